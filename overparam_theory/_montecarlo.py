@@ -1,0 +1,87 @@
+"""Shared Monte Carlo engine: seeds, batching over seeds, sharding across devices, progress.
+
+A simulator supplies a pure per-seed function ``one(key, *params) -> dict of scalars``.  This
+module maps it over ``n_seeds`` keys, either with ``jax.vmap`` on one device, or with
+``jax.shard_map`` over a 1-D mesh of ``devices`` (each device runs ``jax.lax.map`` over its
+own seeds).  The per-device ``lax.map`` keeps LAPACK calls unbatched: batched solves sharded
+over several CPU devices hang on jax 0.10.x (see ``../shared/reference/style_and_deps.md`` 2e).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.sharding import PartitionSpec
+
+from ._validation import positive_int
+
+
+def make_key(seed):
+    """A JAX PRNG key from an integer seed or an existing key."""
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        if seed < 0:
+            raise ValueError(f"seed must be a non-negative integer or a JAX key, got {seed}")
+        return jax.random.key(int(seed))
+    if isinstance(seed, jax.Array) and jnp.issubdtype(seed.dtype, jax.dtypes.prng_key):
+        return seed
+    if isinstance(seed, jax.Array) and seed.dtype == jnp.uint32 and seed.shape == (2,):
+        return jax.random.wrap_key_data(seed)
+    raise ValueError(f"seed must be a non-negative integer or a JAX key, got {seed!r}")
+
+
+def resolve_devices(devices):
+    """``None`` -> single device (plain vmap); ``"all"`` -> every local device; or a list."""
+    if devices is None:
+        return None
+    if devices == "all":
+        devices = jax.local_devices()
+    devices = list(devices)
+    if not devices:
+        raise ValueError("devices must be None, 'all' or a non-empty list of JAX devices")
+    return devices if len(devices) > 1 else None
+
+
+def seed_batched(one, keys, params, devices=None):
+    """Evaluate ``one(key, *params)`` for every key; returns a dict of ``(n_seeds,)`` arrays.
+
+    ``params`` are broadcast to every seed.  With several ``devices`` the seed axis is
+    sharded (``n_seeds`` must be a multiple of the device count).
+    """
+    if devices is None:
+        return jax.vmap(one, in_axes=(0,) + (None,) * len(params))(keys, *params)
+    n_dev = len(devices)
+    if keys.shape[0] % n_dev:
+        raise ValueError(f"n_seeds ({keys.shape[0]}) must be a multiple of the number of devices ({n_dev})")
+    mesh = jax.sharding.Mesh(np.array(devices), ("seeds",), axis_types=(jax.sharding.AxisType.Explicit,))
+
+    def local(local_keys, *p):
+        return jax.lax.map(lambda k: one(k, *p), local_keys)
+
+    sharded = jax.shard_map(
+        local,
+        mesh=mesh,
+        in_specs=(PartitionSpec("seeds"),) + (PartitionSpec(),) * len(params),
+        out_specs=PartitionSpec("seeds"),
+    )
+    return sharded(keys, *params)
+
+
+class Progress:
+    """Minimal progress report on stderr (enabled by ``progress=True`` in simulators)."""
+
+    def __init__(self, total: int, label: str, enabled: bool):
+        self.total, self.label, self.enabled, self.done = total, label, enabled, 0
+
+    def step(self, info: str = ""):
+        self.done += 1
+        if self.enabled:
+            end = "\n" if self.done == self.total else "\r"
+            print(f"[{self.label}] {self.done}/{self.total} {info}", end=end, file=sys.stderr, flush=True)
+
+
+def seed_keys(seed, n_seeds):
+    n_seeds = positive_int("n_seeds", n_seeds, minimum=2)
+    return jax.random.split(make_key(seed), n_seeds)

@@ -1,0 +1,139 @@
+"""Optimal ridge penalty and the risk there.
+
+Isotropic data (``regression.md`` section 1): ``ridge* = noise * gamma / signal`` with
+``gamma = 1/alpha`` -- the posterior mean under the prior ``beta ~ N(0, (signal/d) I)`` -- and
+``R(ridge*) = noise * gamma * m(-ridge*)``.  ``signal = 0`` gives ``ridge* = inf`` (the zero
+estimator, risk 0); ``noise = 0`` gives ``ridge* = 0`` (min-norm interpolation).
+
+Anisotropic data: the optimum is found numerically per point.  The risk is evaluated on a
+log-spaced grid of 65 penalties spanning ``[1e-8, 1e4] x mean eigenvalue`` together with
+``ridge = 0``; the best grid point is refined by a safeguarded Newton solve of
+``dR/d log(ridge) = 0`` between its neighbours (derivatives by implicit differentiation through
+the effective-regularisation root).  An optimum at ``ridge = 0`` (possible for misaligned
+teachers, Kobak, Lomond & Sanchez, JMLR 2020) or at the upper end (``ridge = inf``, the zero
+estimator) is reported as such.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .._precision import precision, resolve_dtype
+from .._results import finalize
+from .._validation import choice
+from ..numerics.roots import bracketed_root
+from ._theory import FAILURE_MODES, _anisotropic_point, theory, validate_parameters
+
+
+class OptimalRidge(NamedTuple):
+    """Optimal penalty and the ridge quantities there (fields as in ``RidgeTheory``)."""
+
+    ridge: jax.Array
+    excess_risk: jax.Array
+    bias: jax.Array
+    variance: jax.Array
+    train_error: jax.Array
+    converged: jax.Array
+    iterations: jax.Array
+    residual: jax.Array
+
+
+_GRID = np.linspace(np.log(1e-8), np.log(1e4), 65)
+
+
+def _risk(log_lam, alpha, noise, eig, w, tpow):
+    bias, var, *_ = _anisotropic_point(alpha, jnp.exp(log_lam), noise, eig, w, tpow)
+    return bias + var
+
+
+def _optimum_point(alpha, noise, eig, w, tpow):
+    m1 = jnp.sum(w * eig)
+    grid = jnp.log(m1) + jnp.asarray(_GRID)
+    risks = jax.vmap(_risk, in_axes=(0, None, None, None, None, None))(grid, alpha, noise, eig, w, tpow)
+    risks = jnp.where(jnp.isfinite(risks), risks, jnp.inf)
+    i = jnp.argmin(risks)
+    last = grid.shape[0] - 1
+    lo = grid[jnp.maximum(i - 1, 0)]
+    hi = grid[jnp.minimum(i + 1, last)]
+    slope = jax.grad(_risk)
+    root = bracketed_root(lambda u, a: slope(u, *a), lo, hi, (alpha, noise, eig, w, tpow), xtol=1e-13)
+    r0 = _anisotropic_point(alpha, 0.0, noise, eig, w, tpow)
+    risk0 = r0[0] + r0[1]
+    at_zero = (i == 0) & (~root.converged) & (risk0 <= risks[0])
+    at_inf = (i == last) & (~root.converged)
+    lam = jnp.where(at_zero, 0.0, jnp.exp(root.root))
+    lam_eval = jnp.where(at_zero | at_inf, 1.0, lam)
+    bias, var, train, _, conv_k, _, _ = _anisotropic_point(alpha, lam_eval, noise, eig, w, tpow)
+    null_bias = jnp.sum(eig * tpow)  # beta_hat = 0
+    bias = jnp.where(at_zero, r0[0], jnp.where(at_inf, null_bias, bias))
+    var = jnp.where(at_zero, r0[1], jnp.where(at_inf, 0.0, var))
+    train = jnp.where(at_zero, r0[2], jnp.where(at_inf, null_bias + noise, train))
+    lam = jnp.where(at_inf, jnp.inf, lam)
+    converged = (root.converged | at_zero | at_inf) & conv_k
+    return lam, bias, var, train, converged, root.iterations, root.residual
+
+
+@jax.jit
+def _optimum(alpha, noise, eig, w, tpow):
+    shape = alpha.shape
+    out = jax.vmap(_optimum_point, in_axes=(0, 0, None, None, None))(alpha.ravel(), noise.ravel(), eig, w, tpow)
+    return tuple(o.reshape(shape) for o in out)
+
+
+def optimal_ridge(
+    *, alpha, signal=None, noise=0.0, spectrum=None, teacher_power=None, dtype="float64", on_failure="warn"
+) -> OptimalRidge:
+    """The penalty ``ridge >= 0`` minimising the asymptotic excess risk, and the risk there.
+
+    Parameters as in :func:`~overparam_theory.ridge.theory` (without ``ridge``).  Isotropic data
+    use the exact ``ridge* = noise / (alpha * signal)``; with a spectrum the optimum is
+    computed numerically (see the module docstring), with per-point diagnostics.
+    """
+    choice("on_failure", on_failure, FAILURE_MODES)
+    dtype = resolve_dtype(dtype)
+    alpha, _, signal, noise, spectrum, teacher_power, shape = validate_parameters(
+        alpha, 0.0, signal, noise, spectrum, teacher_power
+    )
+    if spectrum is None:
+        a, r2, s2 = (np.broadcast_to(v, shape) for v in (alpha, signal, noise))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lam = np.where(r2 > 0, s2 / (a * np.where(r2 > 0, r2, 1.0)), np.inf)
+        finite = np.isfinite(lam)
+        th = theory(alpha=a, ridge=np.where(finite, lam, 1.0), signal=r2, noise=s2, dtype=dtype)
+        keep = lambda v, null: np.where(finite, v, null)
+        return OptimalRidge(
+            lam,
+            keep(th.excess_risk, 0.0),
+            keep(th.bias, 0.0),
+            keep(th.variance, 0.0),
+            keep(th.train_error, s2),
+            th.converged,
+            th.iterations,
+            th.residual,
+        )
+    with precision(dtype):
+        ftype = jnp.float64 if dtype == "float64" else jnp.float32
+        cast = lambda v: jnp.broadcast_to(jnp.asarray(v, ftype), shape)
+        lam, bias, var, train, conv, its, res = _optimum(
+            cast(alpha),
+            cast(noise),
+            jnp.asarray(spectrum.eigenvalues, ftype),
+            jnp.asarray(spectrum.weights, ftype),
+            jnp.asarray(teacher_power, ftype),
+        )
+        nan = jnp.nan
+        result = OptimalRidge(
+            lam,
+            jnp.where(conv, bias + var, nan),
+            jnp.where(conv, bias, nan),
+            jnp.where(conv, var, nan),
+            jnp.where(conv, train, nan),
+            conv,
+            its,
+            res,
+        )
+    return finalize(result, on_failure, "optimal-ridge search")

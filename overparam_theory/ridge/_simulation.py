@@ -1,0 +1,190 @@
+"""Finite-size Monte Carlo simulation of ridge regression (same parameters as ``theory``).
+
+For each parameter point, ``n = round(alpha * dim)`` samples ``x_i = Sigma^{1/2} z_i`` with
+``z_i ~ N(0, I_dim)`` (``Sigma`` diagonal with the spectrum's eigenvalues, each level repeated
+``weight * dim`` times), a teacher ``beta`` (isotropic: uniform direction with
+``||beta||^2 = signal``; with ``teacher_power``: ``beta_j = +-sqrt(teacher_power_k / mult_k)``
+with random signs on the coordinates of level ``k``) and labels ``y = X beta + eps``,
+``eps ~ N(0, noise)``.  The estimator is computed explicitly (:func:`fit_ridge`) from the noisy
+labels and, for the bias/variance split, from the noiseless labels ``X beta`` with the same
+design:
+
+    excess_risk = ||beta_hat - beta||_Sigma^2,  bias = ||beta_hat_0 - beta||_Sigma^2,
+    variance = ||beta_hat - beta_hat_0||_Sigma^2,  train_error = (1/n)||y - X beta_hat||^2,
+
+whose means over designs and noise are the quantities of :func:`~overparam_theory.ridge.theory`
+(exactly so for bias and variance, whose cross term averages to zero).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .._montecarlo import Progress, resolve_devices, seed_batched, seed_keys
+from .._precision import precision
+from .._results import Estimate, estimate
+from .._validation import positive_int
+from ._theory import validate_parameters
+
+
+class RidgeSimulation(NamedTuple):
+    """Monte Carlo estimates (seed mean and standard error) of the ridge quantities.
+
+    ``alpha`` holds the realised ``n/dim`` of each point (``n = round(alpha * dim)``); compare
+    with the theory evaluated there.
+    """
+
+    excess_risk: Estimate
+    bias: Estimate
+    variance: Estimate
+    train_error: Estimate
+    alpha: np.ndarray
+    n_samples: np.ndarray
+    dim: int
+
+
+def fit_ridge(X, y, ridge):
+    """Ridge estimator ``argmin_b (1/n)||y - X b||^2 + ridge ||b||^2`` (min-norm at ``ridge=0``).
+
+    Uses the smaller Gram matrix: ``(X^T X/n + ridge I)^{-1} X^T y/n`` when ``n >= d``, else
+    ``X^T (X X^T/n + ridge I)^{-1} y/n`` (equal for ``ridge > 0``; the min-norm interpolator
+    ``X^+ y`` at ``ridge = 0``).  ``y`` may hold several right-hand sides as columns.
+    scikit-learn's ``Ridge(alpha=n * ridge, fit_intercept=False)`` is the same estimator.
+    """
+    n, d = X.shape
+    if n >= d:
+        gram = X.T @ X / n + ridge * jnp.eye(d, dtype=X.dtype)
+        return jnp.linalg.solve(gram, X.T @ y / n)
+    gram = X @ X.T / n + ridge * jnp.eye(n, dtype=X.dtype)
+    return X.T @ jnp.linalg.solve(gram, y / n)
+
+
+def _one_seed(key, ridge, noise, signal, sqrt_eig, teacher_amp, *, n, isotropic_teacher):
+    d = sqrt_eig.shape[0]
+    k_x, k_b, k_e = jax.random.split(key, 3)
+    X = jax.random.normal(k_x, (n, d)) * sqrt_eig
+    if isotropic_teacher:
+        g = jax.random.normal(k_b, (d,))
+        beta = jnp.sqrt(signal) * g / jnp.linalg.norm(g)
+    else:
+        beta = teacher_amp * jax.random.rademacher(k_b, (d,), dtype=X.dtype)
+    clean = X @ beta
+    y = clean + jnp.sqrt(noise) * jax.random.normal(k_e, (n,))
+    b = fit_ridge(X, jnp.stack([y, clean], axis=1), ridge)
+    b_noisy, b_clean = b[:, 0], b[:, 1]
+    eig = sqrt_eig**2
+    sigma_norm = lambda v: jnp.sum(eig * v * v)
+    return {
+        "excess_risk": sigma_norm(b_noisy - beta),
+        "bias": sigma_norm(b_clean - beta),
+        "variance": sigma_norm(b_noisy - b_clean),
+        "train_error": jnp.mean((y - X @ b_noisy) ** 2),
+    }
+
+
+@partial(jax.jit, static_argnames=("n", "isotropic_teacher", "devices"))
+def _run_group(keys, ridge, noise, signal, sqrt_eig, teacher_amp, *, n, isotropic_teacher, devices):
+    one = partial(_one_seed, n=n, isotropic_teacher=isotropic_teacher)
+
+    def per_point(r, s2, r2):
+        return seed_batched(one, keys, (r, s2, r2, sqrt_eig, teacher_amp), devices)
+
+    return jax.lax.map(lambda p: per_point(*p), (ridge, noise, signal))
+
+
+def design_diagonal(spectrum, teacher_power, dim):
+    """Per-coordinate ``sqrt(eigenvalue)`` and teacher amplitude for a ``dim``-dimensional design."""
+    mult = np.asarray(spectrum.weights) * dim
+    if np.max(np.abs(mult - np.round(mult))) > 1e-8:
+        raise ValueError(
+            f"dim={dim} does not give integer multiplicities weights*dim={mult}; choose dim so that every "
+            "spectrum level has an integer number of directions"
+        )
+    mult = np.round(mult).astype(int)
+    eig = np.repeat(np.asarray(spectrum.eigenvalues), mult)
+    if teacher_power is None:
+        amp = np.zeros_like(eig)
+    else:
+        per_dir = np.divide(np.asarray(teacher_power), mult, out=np.zeros(len(mult)), where=mult > 0)
+        amp = np.repeat(np.sqrt(per_dir), mult)
+    return np.sqrt(eig), amp
+
+
+def simulate(
+    *,
+    alpha,
+    ridge=0.0,
+    signal=None,
+    noise=0.0,
+    spectrum=None,
+    teacher_power=None,
+    dim: int = 200,
+    n_seeds: int = 16,
+    seed=0,
+    devices=None,
+    progress: bool = False,
+) -> RidgeSimulation:
+    """Monte Carlo counterpart of :func:`~overparam_theory.ridge.theory` at dimension ``dim``.
+
+    Args:
+        alpha, ridge, signal, noise, spectrum, teacher_power: as in ``theory`` (broadcast).
+        dim: input dimension ``d``; each point uses ``n = round(alpha * dim) >= 1`` samples.
+        n_seeds: independent repetitions (design, teacher, noise) per point, ``>= 2``.
+        seed: integer seed or JAX key.  The same seed keys are reused at every point (common
+            random numbers), so neighbouring points are positively correlated.
+        devices: ``None`` (one device, ``vmap`` over seeds), ``"all"`` or a list of JAX devices
+            to shard the seed axis over (``n_seeds`` a multiple of their number).
+        progress: print progress to stderr.
+
+    Returns:
+        :class:`RidgeSimulation`; every observable is an :class:`~overparam_theory.Estimate`.
+    """
+    alpha, ridge, signal, noise, spectrum, teacher_power, shape = validate_parameters(
+        alpha, ridge, signal, noise, spectrum, teacher_power
+    )
+    dim = positive_int("dim", dim)
+    devices = resolve_devices(devices)
+    isotropic = spectrum is None
+    if isotropic:
+        sqrt_eig, amp = np.ones(dim), np.zeros(dim)
+        signal_b = np.broadcast_to(signal, shape)
+    else:
+        sqrt_eig, amp = design_diagonal(spectrum, teacher_power, dim)
+        signal_b = np.zeros(shape)
+    n_b = np.rint(np.broadcast_to(alpha, shape) * dim).astype(int)
+    if (n_b < 1).any():
+        raise ValueError(f"alpha * dim must give at least one sample; got alpha={alpha} with dim={dim}")
+    ridge_b = np.broadcast_to(ridge, shape).ravel()
+    noise_b = np.broadcast_to(noise, shape).ravel()
+    signal_b = signal_b.ravel()
+    n_flat = n_b.ravel()
+
+    fields = ("excess_risk", "bias", "variance", "train_error")
+    with precision("float64"):
+        keys = seed_keys(seed, n_seeds)
+        out = {f: np.empty((n_flat.size, keys.shape[0])) for f in fields}
+        groups = np.unique(n_flat)
+        bar = Progress(len(groups), "ridge.simulate", progress)
+        for n in groups:
+            idx = np.flatnonzero(n_flat == n)
+            res = _run_group(
+                keys,
+                jnp.asarray(ridge_b[idx]),
+                jnp.asarray(noise_b[idx]),
+                jnp.asarray(signal_b[idx]),
+                jnp.asarray(sqrt_eig),
+                jnp.asarray(amp),
+                n=int(n),
+                isotropic_teacher=isotropic,
+                devices=None if devices is None else tuple(devices),
+            )
+            for f in fields:
+                out[f][idx] = np.asarray(res[f])
+            bar.step(f"n={n}")
+    ests = {f: estimate(out[f].reshape(shape + (-1,)), axis=-1) for f in fields}
+    return RidgeSimulation(**ests, alpha=n_b / dim, n_samples=n_b, dim=dim)

@@ -1,0 +1,306 @@
+"""Asymptotic risk of ridge regression and min-norm least squares.
+
+Conventions (``../shared/theory/regression.md`` sections 1-2; docs/conventions.md maps them to
+other papers):
+
+- covariates ``x ~ N(0, Sigma)`` with *unit-scale* coordinates (``Sigma = I`` in the isotropic
+  case, not ``I/d``); ``n`` samples, dimension ``d``, ``alpha = n/d`` (Hastie et al. write
+  ``gamma = d/n = 1/alpha``);
+- labels ``y = <x, beta> + eps``, ``eps ~ N(0, noise)``: ``noise = sigma^2`` is a *variance*;
+  ``signal = ||beta||^2 = r^2``;
+- ridge penalty on the *averaged* loss,
+  ``beta_hat = argmin_b (1/n)||y - X b||^2 + ridge ||b||^2``; ``ridge = 0`` is min-norm least
+  squares ``X^+ y``;
+- ``excess_risk = (beta_hat - beta)^T Sigma (beta_hat - beta)`` averaged over the label noise
+  (total test error = ``excess_risk + noise``); ``bias`` and ``variance`` its two parts;
+  ``train_error = (1/n)||y - X beta_hat||^2``.
+
+Isotropic case (Hastie, Montanari, Rosset & Tibshirani 2022, Thms 1-2 and section 5; Dobriban &
+Wager 2018): with ``gamma = 1/alpha`` the effective regularisation ``kappa`` solves
+``kappa^2 + b kappa - ridge = 0``, ``b = 1 - ridge - gamma``, and with
+``D = sqrt(b^2 + 4 ridge)`` (so that ``(1 + kappa)^2 - gamma = D (1 + kappa)``):
+
+    bias = signal kappa^2 / (D (1 + kappa)),   variance = noise gamma / (D (1 + kappa)),
+    train_error = (ridge/kappa)^2 (excess_risk + noise).
+
+These equal the spec's ``r^2 ridge^2 m'(-ridge)`` and ``sigma^2 gamma [m - ridge m']``
+(``lam m(-lam) = kappa/(1 + kappa)``) but contain no difference of large numbers, so they stay
+accurate at tiny ridge in the overparameterised regime (the cancellation pitfall of
+regression.md section 1).  ``ridge = 0`` is evaluated as its own exact branch (HMRT Thm 1-2).
+
+Anisotropic case (deterministic equivalent; Bach 2023, Cheng & Montanari 2022, Atanasov et al.
+2024; regression.md section 2): ``Sigma`` has the spectral measure ``sum_k w_k delta_{lam_k}``
+(``w_k`` the fraction of directions with eigenvalue ``lam_k``) and ``teacher_power[k]`` is the
+teacher's squared norm inside the ``lam_k`` eigenspace (``sum_k teacher_power = ||beta||^2``;
+``teacher_power = mult_k beta2_k`` for per-direction ``beta2_k``).  ``kappa`` solves
+``1 - ridge/kappa = (1/alpha) sum_k w_k lam_k/(lam_k + kappa)`` and
+
+    bias     = kappa^2 sum_k lam_k teacher_power_k/(lam_k + kappa)^2 / (1 - df2/n)
+    variance = noise (df2/n) / (1 - df2/n),      df2/n = (1/alpha) sum_k w_k lam_k^2/(lam_k+kappa)^2,
+
+with ``1 - df2/n`` evaluated as the sum of positive terms
+``ridge/kappa + (kappa/alpha) sum_k w_k lam_k/(lam_k + kappa)^2``.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .._precision import precision, resolve_dtype
+from .._validation import broadcast, choice, real_array
+from ..numerics import spectra as _spectra
+from .._results import finalize
+
+
+class RidgeTheory(NamedTuple):
+    """Asymptotic ridge-regression quantities, each shaped like the broadcast parameters.
+
+    Attributes:
+        excess_risk: ``E (beta_hat - beta)^T Sigma (beta_hat - beta)`` (label noise of the test
+            point excluded); ``inf`` at the interpolation threshold of min-norm least squares.
+        bias: the part of ``excess_risk`` from the teacher (``noise = 0``).
+        variance: the part from the label noise.
+        train_error: mean squared training residual ``(1/n)||y - X beta_hat||^2``.
+        effective_ridge: the effective regularisation ``kappa``.
+        converged, iterations, residual: diagnostics of the ``kappa`` root (closed form in the
+            isotropic case: ``True``, ``0``, ``0``).
+    """
+
+    excess_risk: jax.Array
+    bias: jax.Array
+    variance: jax.Array
+    train_error: jax.Array
+    effective_ridge: jax.Array
+    converged: jax.Array
+    iterations: jax.Array
+    residual: jax.Array
+
+
+RESULT_FIELDS = ("excess_risk", "bias", "variance", "train_error")
+FAILURE_MODES = ("warn", "raise", "ignore")
+
+
+# ---------------------------------------------------------------------------------------------
+# Parameter validation, shared with the simulator.
+
+
+def validate_parameters(alpha, ridge, signal, noise, spectrum=None, teacher_power=None):
+    """Validate and broadcast the ridge parameters (raises ``ValueError`` naming the argument).
+
+    Returns ``(alpha, ridge, signal, noise, spectrum, teacher_power, shape)`` with NumPy float64
+    arrays (or tracers, passed through unchanged); ``signal`` is ``None`` when
+    ``teacher_power`` is given.
+    """
+    alpha = real_array("alpha", alpha, low=0.0, low_open=True)
+    ridge = real_array("ridge", ridge, low=0.0)
+    noise = real_array("noise", noise, low=0.0)
+    if spectrum is None:
+        if teacher_power is not None:
+            raise ValueError("teacher_power needs a spectrum (spectra.discrete(...)); for isotropic data use signal")
+        signal = real_array("signal", 1.0 if signal is None else signal, low=0.0)
+        shape = broadcast(alpha=alpha, ridge=ridge, signal=signal, noise=noise)
+        return alpha, ridge, signal, noise, None, None, shape
+    if isinstance(spectrum, _spectra.MarchenkoPastur):
+        raise ValueError("spectrum must be a DiscreteSpectrum; use MarchenkoPastur.discretize(n_nodes)")
+    if not isinstance(spectrum, _spectra.DiscreteSpectrum):
+        raise ValueError(
+            "spectrum must be a DiscreteSpectrum (spectra.discrete / two_level / power_law / identity), "
+            f"got {type(spectrum).__name__}"
+        )
+    eig = real_array("spectrum.eigenvalues", spectrum.eigenvalues, low=0.0)
+    w = real_array("spectrum.weights", spectrum.weights, low=0.0)
+    if eig.ndim != 1 or eig.shape != w.shape:
+        raise ValueError(
+            f"spectrum.eigenvalues and spectrum.weights must be 1-D of equal length, got {eig.shape} and {w.shape}"
+        )
+    if abs(float(np.sum(w)) - 1.0) > 1e-10:
+        raise ValueError(f"spectrum.weights must sum to 1, got {float(np.sum(w)):.12g}")
+    if not np.any((eig > 0) & (w > 0)):
+        raise ValueError("spectrum must have a positive eigenvalue with positive weight")
+    if teacher_power is None:
+        signal = real_array("signal", 1.0 if signal is None else signal, low=0.0)
+        if np.ndim(signal) != 0:
+            raise ValueError("with a spectrum, signal must be a scalar (use teacher_power for a per-level teacher)")
+        teacher_power = float(signal) * w
+    else:
+        if signal is not None:
+            raise ValueError("give either signal or teacher_power, not both (sum(teacher_power) is the signal)")
+        teacher_power = real_array("teacher_power", teacher_power, low=0.0)
+        if teacher_power.shape != eig.shape:
+            raise ValueError(
+                f"teacher_power must have one entry per spectrum level: length {eig.shape[0]}, got shape "
+                f"{teacher_power.shape}"
+            )
+    shape = broadcast(alpha=alpha, ridge=ridge, noise=noise)
+    return alpha, ridge, None, noise, _spectra.DiscreteSpectrum(eig, w), teacher_power, shape
+
+
+# ---------------------------------------------------------------------------------------------
+# Isotropic closed forms.
+
+
+def _isotropic(alpha, lam, signal, noise):
+    gamma = 1.0 / alpha
+    # Ridge > 0 (a safe ridge keeps the unused where-branch finite for gradients).
+    positive = lam > 0
+    lam_s = jnp.where(positive, lam, 1.0)
+    b = 1.0 - lam_s - gamma
+    disc = jnp.sqrt(b * b + 4.0 * lam_s)
+    b_pos = b > 0
+    kappa = jnp.where(b_pos, 2.0 * lam_s / jnp.where(b_pos, b + disc, 1.0), 0.5 * (disc - b))
+    lam_over_kappa = jnp.where(b_pos, 0.5 * (b + disc), 2.0 * lam_s / jnp.where(b_pos, 1.0, disc - b))
+    denom = disc * (1.0 + kappa)
+    bias_r = signal * kappa**2 / denom
+    var_r = noise * gamma / denom
+    train_r = lam_over_kappa**2 * (bias_r + var_r + noise)
+
+    # Ridgeless branch (HMRT Thm 1 and 2), with gamma = 1 the interpolation threshold.
+    under = gamma < 1
+    over = gamma > 1
+    g_under = jnp.where(under, gamma, 0.5)
+    g_over = jnp.where(over, gamma, 2.0)
+    inf = jnp.asarray(jnp.inf, dtype=bias_r.dtype)
+    bias_0 = jnp.where(over, signal * (1.0 - 1.0 / g_over), 0.0)
+    var_0 = jnp.where(
+        under,
+        noise * g_under / (1.0 - g_under),
+        jnp.where(over, noise / (g_over - 1.0), jnp.where(noise > 0, inf, 0.0)),
+    )
+    train_0 = jnp.where(under, noise * (1.0 - g_under), 0.0)
+    kappa_0 = jnp.where(over, g_over - 1.0, 0.0)
+
+    bias = jnp.where(positive, bias_r, bias_0)
+    variance = jnp.where(positive, var_r, var_0)
+    return bias, variance, jnp.where(positive, train_r, train_0), jnp.where(positive, kappa, kappa_0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Anisotropic deterministic equivalent (one point; vmapped by the caller).
+
+
+def _anisotropic_point(alpha, lam, noise, eigenvalues, weights, teacher_power):
+    spectrum = _spectra.DiscreteSpectrum(eigenvalues, weights)
+    rho = _spectra.rank_fraction(spectrum)
+    gap = alpha - rho
+    at_threshold = jnp.abs(gap) <= 1e-12 * rho  # rank fraction is a rounded sum of weights
+    kappa_zero = (lam == 0) & ((gap > 0) | at_threshold)  # ridgeless under-parameterised: kappa = 0
+    alpha_s = jnp.where(kappa_zero, 0.5 * rho, alpha)
+    root = _spectra.effective_regularization(spectrum, alpha_s, lam)
+    kappa = jnp.exp(root.root)
+    x = eigenvalues
+    s1 = jnp.sum(weights * x / (x + kappa) ** 2)
+    one_minus_df2 = lam / kappa + kappa * s1 / alpha_s
+    df2 = _spectra.df2(spectrum, kappa) / alpha_s
+    bias_k = kappa**2 * jnp.sum(x * teacher_power / (x + kappa) ** 2) / one_minus_df2
+    var_k = noise * df2 / one_minus_df2
+    train_k = (lam / kappa) ** 2 * (bias_k + var_k + noise)
+
+    above = (gap > 0) & ~at_threshold
+    gap_s = jnp.where(above, gap, 1.0)
+    inf = jnp.asarray(jnp.inf, dtype=bias_k.dtype)
+    var_0 = jnp.where(above, noise * rho / gap_s, jnp.where(noise > 0, inf, 0.0))
+    train_0 = jnp.where(above, noise * (1.0 - rho / alpha), 0.0)
+
+    bias = jnp.where(kappa_zero, 0.0, bias_k)
+    variance = jnp.where(kappa_zero, var_0, var_k)
+    train = jnp.where(kappa_zero, train_0, train_k)
+    kappa = jnp.where(kappa_zero, 0.0, kappa)
+    converged = kappa_zero | root.converged
+    iterations = jnp.where(kappa_zero, 0, root.iterations)
+    residual = jnp.where(kappa_zero, 0.0, root.residual)
+    return bias, variance, train, kappa, converged, iterations, residual
+
+
+@jax.jit
+def _anisotropic(alpha, lam, noise, eigenvalues, weights, teacher_power):
+    shape = alpha.shape
+    flat = [a.reshape(-1) for a in (alpha, lam, noise)]
+    out = jax.vmap(_anisotropic_point, in_axes=(0, 0, 0, None, None, None))(*flat, eigenvalues, weights, teacher_power)
+    return tuple(o.reshape(shape) for o in out)
+
+
+@jax.jit
+def _isotropic_jit(alpha, lam, signal, noise):
+    return _isotropic(alpha, lam, signal, noise)
+
+
+def _assemble(bias, variance, train, kappa, converged, iterations, residual):
+    # A point whose root did not converge is reported as NaN *and* flagged, never as a number.
+    nan = jnp.nan
+    bias = jnp.where(converged, bias, nan)
+    variance = jnp.where(converged, variance, nan)
+    train = jnp.where(converged, train, nan)
+    return RidgeTheory(bias + variance, bias, variance, train, kappa, converged, iterations, residual)
+
+
+def theory(
+    *,
+    alpha,
+    ridge=0.0,
+    signal=None,
+    noise=0.0,
+    spectrum=None,
+    teacher_power=None,
+    dtype="float64",
+    on_failure="warn",
+) -> RidgeTheory:
+    """Asymptotic excess risk, bias, variance and training error of ridge / min-norm regression.
+
+    Args:
+        alpha: samples per dimension ``n/d > 0`` (HMRT's ``gamma = 1/alpha``).
+        ridge: penalty ``>= 0`` on the averaged loss, ``(1/n)||y - Xb||^2 + ridge ||b||^2``;
+            ``0`` is min-norm least squares (exact ridgeless branch).
+        signal: ``||beta||^2 >= 0`` (default 1); with a spectrum, an isotropic teacher of that
+            norm.  Mutually exclusive with ``teacher_power``.
+        noise: label-noise variance ``sigma^2 >= 0``.
+        spectrum: ``None`` for ``Sigma = I`` (closed form), or a
+            :class:`~overparam_theory.numerics.spectra.DiscreteSpectrum` of ``Sigma`` (weights =
+            fractions of ``d``) for the deterministic equivalent.
+        teacher_power: ``(K,)`` teacher squared norm in each eigenspace of ``spectrum``.
+        dtype: ``"float64"`` (default; enabled locally, the process setting is untouched) or
+            ``"float32"``.
+        on_failure: ``"warn"`` (default), ``"raise"`` or ``"ignore"`` when a root solve does not
+            converge at some point (those points are NaN with ``converged=False``).
+
+    ``alpha``, ``ridge``, ``noise`` (and ``signal`` when isotropic) broadcast together.
+
+    Returns:
+        :class:`RidgeTheory`.  At ``ridge = 0`` and ``alpha = rank(Sigma)/d`` (the
+        interpolation threshold) the variance is ``inf`` when ``noise > 0``.
+
+    References:
+        Hastie, Montanari, Rosset, Tibshirani, Ann. Statist. 50(2) 2022 (arXiv:1903.08560),
+        Thms 1-2 and section 5; Dobriban & Wager, Ann. Statist. 46(1) 2018; Bach, SIAM J. Math.
+        Data Sci. 2024 (arXiv:2303.01372).
+    """
+    choice("on_failure", on_failure, FAILURE_MODES)
+    dtype = resolve_dtype(dtype)
+    alpha, ridge, signal, noise, spectrum, teacher_power, shape = validate_parameters(
+        alpha, ridge, signal, noise, spectrum, teacher_power
+    )
+    with precision(dtype):
+        ftype = jnp.float64 if dtype == "float64" else jnp.float32
+        cast = lambda v: jnp.broadcast_to(jnp.asarray(v, ftype), shape)
+        if spectrum is None:
+            bias, variance, train, kappa = _isotropic_jit(cast(alpha), cast(ridge), cast(signal), cast(noise))
+            ones = jnp.ones(shape, bool)
+            result = _assemble(
+                bias, variance, train, kappa, ones, jnp.zeros(shape, jnp.int32), jnp.zeros(shape, ftype)
+            )
+        else:
+            out = _anisotropic(
+                cast(alpha),
+                cast(ridge),
+                cast(noise),
+                jnp.asarray(spectrum.eigenvalues, ftype),
+                jnp.asarray(spectrum.weights, ftype),
+                jnp.asarray(teacher_power, ftype),
+            )
+            result = _assemble(*out)
+    return finalize(result, on_failure, "ridge effective-regularisation root")
+
