@@ -55,7 +55,7 @@ def seed_batched(one, keys, params, devices=None):
     n_dev = len(devices)
     if keys.shape[0] % n_dev:
         raise ValueError(f"n_seeds ({keys.shape[0]}) must be a multiple of the number of devices ({n_dev})")
-    mesh = jax.sharding.Mesh(np.array(devices), ("seeds",), axis_types=(jax.sharding.AxisType.Explicit,))
+    mesh = jax.sharding.Mesh(np.array(devices), ("seeds",), axis_types=(jax.sharding.AxisType.Auto,))
 
     def local(local_keys, *p):
         return jax.lax.map(lambda k: one(k, *p), local_keys)

@@ -10,6 +10,7 @@ number of seeds (the tests state both).
 from __future__ import annotations
 
 import csv
+import inspect
 import json
 import os
 from dataclasses import dataclass, field
@@ -120,7 +121,7 @@ def z_scores(theory_values, est: Estimate, *, atol: float = 1e-10):
     se = np.asarray(est.stderr, float)
     with np.errstate(invalid="ignore"):
         diff = mean - th
-        agree = (np.abs(diff) <= atol * np.maximum(1.0, np.abs(th))) | (np.isinf(th) & (th == mean))
+        agree = (np.isfinite(th) & (np.abs(diff) <= atol * np.maximum(1.0, np.abs(th)))) | (np.isinf(th) & (th == mean))
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(se > 0, diff / np.where(se > 0, se, 1.0), np.inf)
     return np.where(agree, 0.0, z)
@@ -145,7 +146,8 @@ def compare(model, *, dim=None, n_seeds: int = 16, seed=0, fields=None, dense: i
         n_seeds, seed, devices: passed to ``model.simulate``.
         fields: observables to compare (default: all the model's fields).
         dense: number of points of the dense theory curve used by plots (0 to skip).
-        **parameters: the model's parameters (broadcast as in its ``theory``).
+        **parameters: the model's parameters (broadcast as in its ``theory``); options that
+            only ``simulate`` takes (e.g. ``conditional``) are passed to it alone.
 
     Returns:
         :class:`Comparison` with z-scores per point and field.
@@ -153,7 +155,13 @@ def compare(model, *, dim=None, n_seeds: int = 16, seed=0, fields=None, dense: i
     sim_kwargs = dict(n_seeds=n_seeds, seed=seed, devices=devices)
     if dim is not None:
         sim_kwargs["dim"] = dim
+    theory_names = set(inspect.signature(model.theory).parameters)
+    simulation_names = set(inspect.signature(model.simulate).parameters)
+    unknown = set(parameters) - theory_names - simulation_names
+    if unknown:
+        raise ValueError(f"unknown parameter(s) for model {model.NAME!r}: {', '.join(sorted(unknown))}")
     sim = model.simulate(**parameters, **sim_kwargs)
+    parameters = {k: v for k, v in parameters.items() if k in theory_names}
     th_params = dict(parameters)
     if hasattr(sim, "alpha") and "alpha" in parameters:
         th_params["alpha"] = sim.alpha  # the realised n/d of each point

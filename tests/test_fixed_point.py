@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from jax.flatten_util import ravel_pytree
 
 from overparam_theory.numerics.fixed_point import (
     ConvergenceError,
@@ -215,7 +216,7 @@ def test_fn_changing_structure_raises():
 
 
 def _never_claims_nan(r):
-    value = np.asarray(jax.flatten_util.ravel_pytree(r.value)[0])
+    value = np.asarray(ravel_pytree(r.value)[0])
     assert not (bool(np.all(r.converged)) and not np.all(np.isfinite(value)))
 
 

@@ -40,6 +40,8 @@ class RootResult(NamedTuple):
 
 def _solve(f, lower, upper, args, xtol, ftol, max_iter):
     dtype = jnp.result_type(lower, upper, float)
+    # A relative tolerance below a few ulps cannot be met (e.g. 1e-15 in float32).
+    xtol = max(xtol, 4.0 * float(jnp.finfo(dtype).eps))
     lower = jnp.asarray(lower, dtype)
     upper = jnp.asarray(upper, dtype)
     f_lo = f(lower, args)
@@ -121,7 +123,8 @@ def bracketed_root(
         lower, upper: the bracket; ``f(lower)`` and ``f(upper)`` must have opposite signs
             (either order).  A bracket without a sign change gives ``converged=False``.
         args: pytree of parameters; the root is differentiable with respect to it.
-        xtol: relative step / bracket tolerance (relative to ``max(|x|, 1)``).
+        xtol: relative step / bracket tolerance (relative to ``max(|x|, 1)``); raised to
+            ``4 eps`` of the working dtype when smaller.
         ftol: absolute tolerance on ``|f|`` (``0`` disables it).
         max_iter: iteration cap.
 

@@ -100,7 +100,7 @@ def optimal_ridge(
     )
     if spectrum is None:
         a, r2, s2 = (np.broadcast_to(v, shape) for v in (alpha, signal, noise))
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             lam = np.where(r2 > 0, s2 / (a * np.where(r2 > 0, r2, 1.0)), np.inf)
         finite = np.isfinite(lam)
         th = theory(alpha=a, ridge=np.where(finite, lam, 1.0), signal=r2, noise=s2, dtype=dtype)

@@ -150,12 +150,12 @@ def _isotropic(alpha, lam, signal, noise):
     positive = lam > 0
     lam_s = jnp.where(positive, lam, 1.0)
     b = 1.0 - lam_s - gamma
-    disc = jnp.sqrt(b * b + 4.0 * lam_s)
+    disc = jnp.hypot(b, 2.0 * jnp.sqrt(lam_s))  # sqrt(b^2 + 4 ridge) without overflow
     b_pos = b > 0
     kappa = jnp.where(b_pos, 2.0 * lam_s / jnp.where(b_pos, b + disc, 1.0), 0.5 * (disc - b))
     lam_over_kappa = jnp.where(b_pos, 0.5 * (b + disc), 2.0 * lam_s / jnp.where(b_pos, 1.0, disc - b))
     denom = disc * (1.0 + kappa)
-    bias_r = signal * kappa**2 / denom
+    bias_r = signal * (kappa / (1.0 + kappa)) * (kappa / disc)
     var_r = noise * gamma / denom
     train_r = lam_over_kappa**2 * (bias_r + var_r + noise)
 
@@ -193,10 +193,11 @@ def _anisotropic_point(alpha, lam, noise, eigenvalues, weights, teacher_power):
     root = _spectra.effective_regularization(spectrum, alpha_s, lam)
     kappa = jnp.exp(root.root)
     x = eigenvalues
-    s1 = jnp.sum(weights * x / (x + kappa) ** 2)
-    one_minus_df2 = lam / kappa + kappa * s1 / alpha_s
+    # 1 - df2/n = ridge/kappa + (kappa/alpha) sum_k w_k lam_k/(lam_k + kappa)^2 (positive terms)
+    one_minus_df2 = lam / kappa + jnp.sum(weights * (x / (x + kappa)) * (kappa / (x + kappa))) / alpha_s
     df2 = _spectra.df2(spectrum, kappa) / alpha_s
-    bias_k = kappa**2 * jnp.sum(x * teacher_power / (x + kappa) ** 2) / one_minus_df2
+    shrink = kappa / (x + kappa)  # 1 - learnability; written to avoid kappa^2 overflow
+    bias_k = jnp.sum(x * teacher_power * shrink**2) / one_minus_df2
     var_k = noise * df2 / one_minus_df2
     train_k = (lam / kappa) ** 2 * (bias_k + var_k + noise)
 

@@ -1,0 +1,47 @@
+"""Smoke test of ``benchmarks/run.py --quick``: the table is produced and the library agrees with
+the plain NumPy/SciPy loop on every case.  Timings are printed by the script, never asserted."""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+
+RUN = Path(__file__).resolve().parents[1] / "benchmarks" / "run.py"
+
+
+def _load():
+    spec = importlib.util.spec_from_file_location("benchmarks_run", RUN)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up in sys.modules
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_quick_benchmark_table_and_agreement(tmp_path, capsys):
+    bench = _load()
+    out = tmp_path / "table.md"
+    rows, text = bench.main(["--quick", "--repeats", "2", "--loop-repeats", "1", "--markdown", str(out)])
+
+    assert [r["case"] for r in rows] == ["1. isotropic ridge", "2. anisotropic ridge", "3. kernel curve"]
+    for r in rows:
+        assert r["points"] > 0 and r["loop_points"] == r["points"]
+        for key in ("first_call_s", "steady_s", "ours_pps", "loop_s", "loop_pps", "ratio"):
+            assert np.isfinite(r[key]) and r[key] > 0, (r["case"], key, r[key])
+        # The two implementations of the same equations agree.
+        assert r["max_rel_diff"] < 1e-8, (r["case"], r["max_rel_diff"])
+
+    assert "| case | points | first call (s)" in text
+    assert text.count("\n| ") >= 4  # header + three rows
+    assert out.read_text().strip() == text.strip()
+    printed = capsys.readouterr().out
+    assert "jax backend:" in printed and "| 3. kernel curve |" in printed
+
+
+def test_loop_subset_is_reported(capsys):
+    bench = _load()
+    rows, text = bench.main(["--quick", "--cases", "1", "--repeats", "1", "--loop-repeats", "1", "--loop-points", "100"])
+    (row,) = rows
+    assert row["loop_points"] == 100 < row["points"]
+    assert "100 (extrapolated)" in text
+    assert row["max_rel_diff"] < 1e-8
