@@ -37,8 +37,9 @@ import numpy as np
 
 from .._precision import precision, resolve_dtype
 from .._results import finalize
-from .._validation import broadcast, choice, real_array
+from .._validation import broadcast, choice, is_traced, real_array
 from ..numerics import spectra as _spectra
+from ..numerics.batching import map_points
 
 
 class KernelTheory(NamedTuple):
@@ -120,9 +121,24 @@ def _point(n, ridge, noise, eig, v2):
 
 @jax.jit
 def _curve(n, ridge, noise, eig, v2):
-    shape = n.shape
-    out = jax.vmap(_point, in_axes=(0, 0, 0, None, None))(n.ravel(), ridge.ravel(), noise.ravel(), eig, v2)
-    return tuple(o.reshape(shape + o.shape[1:]) for o in out)
+    n, ridge, noise = jnp.broadcast_arrays(n, ridge, noise)
+    bias, var, train, learn, kappa, e0, conv, its, res = map_points(
+        _point, (n, ridge, noise), (eig, v2), work_per_point=eig.size
+    )
+    keep = lambda v: jnp.where(conv, v, jnp.nan)
+    return KernelTheory(
+        keep(bias + var + noise),
+        keep(bias + var),
+        keep(bias),
+        keep(var),
+        keep(train),
+        jnp.where(conv[..., None], learn, jnp.nan),
+        kappa,
+        e0,
+        conv,
+        its,
+        res,
+    )
 
 
 def theory(*, n_samples, ridge=0.0, noise=0.0, eigenvalues, target, dtype="float64", on_failure="warn") -> KernelTheory:
@@ -145,28 +161,10 @@ def theory(*, n_samples, ridge=0.0, noise=0.0, eigenvalues, target, dtype="float
     choice("on_failure", on_failure, FAILURE_MODES)
     dtype = resolve_dtype(dtype)
     n, ridge, noise, eig, tgt, shape = validate_parameters(n_samples, ridge, noise, eigenvalues, target)
+    ftype = np.float64 if dtype == "float64" else np.float32
+    cast = lambda v: jnp.asarray(v, ftype) if is_traced(v) else np.asarray(v, ftype)
     with precision(dtype):
-        ftype = jnp.float64 if dtype == "float64" else jnp.float32
-        cast = lambda v: jnp.broadcast_to(jnp.asarray(v, ftype), shape)
-        bias, var, train, learn, kappa, e0, conv, its, res = _curve(
-            cast(n), cast(ridge), cast(noise), jnp.asarray(eig, ftype), jnp.asarray(tgt, ftype) ** 2
-        )
-        nan = jnp.nan
-        keep = lambda v: jnp.where(conv, v, nan)
-        noise_b = cast(noise)
-        result = KernelTheory(
-            keep(bias + var + noise_b),
-            keep(bias + var),
-            keep(bias),
-            keep(var),
-            keep(train),
-            jnp.where(conv[..., None], learn, nan),
-            kappa,
-            e0,
-            conv,
-            its,
-            res,
-        )
+        result = _curve(cast(n), cast(ridge), cast(noise), cast(eig), cast(tgt) ** 2)
     return finalize(result, on_failure, "kernel effective-regularisation root")
 
 

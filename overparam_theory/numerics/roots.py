@@ -57,27 +57,27 @@ def _solve(f, lower, upper, args, xtol, ftol, max_iter):
         return jax.jvp(lambda t: f(t, args), (x,), (jnp.ones_like(x),))
 
     def cond(state):
-        a, b, x, fx, it, done = state
+        a, b, x, fx, dfx, it, done = state
         return (~done) & (it < max_iter)
 
     def body(state):
-        a, b, x, fx, it, done = state
+        a, b, x, fx, dfx, it, done = state
         # Keep the sign-change bracket.
         a = jnp.where(fx <= 0, x, a)
         b = jnp.where(fx > 0, x, b)
-        _, slope = value_and_slope(x)
-        newton = x - fx / slope
+        newton = x - fx / dfx
         lo, hi = jnp.minimum(a, b), jnp.maximum(a, b)
         inside = (newton >= lo) & (newton <= hi) & jnp.isfinite(newton)
         x_new = jnp.where(inside, newton, 0.5 * (a + b))
-        f_new = f(x_new, args)
+        f_new, df_new = value_and_slope(x_new)  # one evaluation per iteration, value and slope
         step = jnp.abs(x_new - x)
         scale = jnp.maximum(jnp.abs(x_new), 1.0)
         done = (step <= xtol * scale) | (jnp.abs(f_new) <= ftol) | (f_new == 0) | (jnp.abs(b - a) <= xtol * scale)
-        return a, b, x_new, f_new, it + 1, done
+        return a, b, x_new, f_new, df_new, it + 1, done
 
-    state0 = (a, b, x0, f(x0, args), jnp.asarray(0, jnp.int32), ~bracket_ok)
-    a, b, x, fx, it, done = jax.lax.while_loop(cond, body, state0)
+    f0, df0 = value_and_slope(x0)
+    state0 = (a, b, x0, f0, df0, jnp.asarray(0, jnp.int32), ~bracket_ok)
+    a, b, x, fx, _, it, done = jax.lax.while_loop(cond, body, state0)
     converged = done & bracket_ok & jnp.isfinite(x) & jnp.isfinite(fx)
     return RootResult(x, converged, it, jnp.abs(fx))
 

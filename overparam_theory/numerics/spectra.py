@@ -153,12 +153,16 @@ def effective_regularization(spectrum: DiscreteSpectrum, alpha, lam, *, xtol=1e-
     tiny = 1e-30 * jnp.maximum(m1, 1e-300)
     lower = jnp.where(lam > 0, lam, tiny)
     # Widen slightly so that the exact endpoints (where g may vanish to rounding) are inside.
+    # The equation's terms are O(1): |g| below a few ulps is as converged as it can get (near
+    # the interpolation threshold g is flat in log kappa and the steps never meet xtol).
+    ftol = 8.0 * float(jnp.finfo(jnp.result_type(upper)).eps)
     return bracketed_root(
         _kappa_equation,
         jnp.log(lower) - 1e-12,
         jnp.log(upper) + 1e-12,
         (spectrum, alpha, lam),
         xtol=xtol,
+        ftol=ftol,
         max_iter=max_iter,
     )
 

@@ -25,6 +25,7 @@ import numpy as np
 from .._precision import precision, resolve_dtype
 from .._results import finalize
 from .._validation import choice
+from ..numerics.batching import map_points
 from ..numerics.roots import bracketed_root
 from ._theory import FAILURE_MODES, _anisotropic_point, theory, validate_parameters
 
@@ -79,9 +80,9 @@ def _optimum_point(alpha, noise, eig, w, tpow):
 
 @jax.jit
 def _optimum(alpha, noise, eig, w, tpow):
-    shape = alpha.shape
-    out = jax.vmap(_optimum_point, in_axes=(0, 0, None, None, None))(alpha.ravel(), noise.ravel(), eig, w, tpow)
-    return tuple(o.reshape(shape) for o in out)
+    alpha, noise = jnp.broadcast_arrays(alpha, noise)
+    # each point evaluates the risk on the 65-point grid: 65 x levels elements
+    return map_points(_optimum_point, (alpha, noise), (eig, w, tpow), work_per_point=65 * eig.size)
 
 
 def optimal_ridge(

@@ -44,7 +44,6 @@ with ``1 - df2/n`` evaluated as the sum of positive terms
 
 from __future__ import annotations
 
-from functools import partial
 from typing import NamedTuple
 
 import jax
@@ -52,8 +51,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._precision import precision, resolve_dtype
-from .._validation import broadcast, choice, real_array
+from .._validation import broadcast, choice, is_traced, real_array
 from ..numerics import spectra as _spectra
+from ..numerics.batching import map_points
 from .._results import finalize
 
 
@@ -218,16 +218,20 @@ def _anisotropic_point(alpha, lam, noise, eigenvalues, weights, teacher_power):
 
 
 @jax.jit
-def _anisotropic(alpha, lam, noise, eigenvalues, weights, teacher_power):
-    shape = alpha.shape
-    flat = [a.reshape(-1) for a in (alpha, lam, noise)]
-    out = jax.vmap(_anisotropic_point, in_axes=(0, 0, 0, None, None, None))(*flat, eigenvalues, weights, teacher_power)
-    return tuple(o.reshape(shape) for o in out)
+def _isotropic_result(alpha, lam, signal, noise):
+    alpha, lam, signal, noise = jnp.broadcast_arrays(alpha, lam, signal, noise)
+    bias, variance, train, kappa = _isotropic(alpha, lam, signal, noise)
+    ones = jnp.ones(alpha.shape, bool)
+    return _assemble(bias, variance, train, kappa, ones, jnp.zeros(alpha.shape, jnp.int32), jnp.zeros_like(alpha))
 
 
 @jax.jit
-def _isotropic_jit(alpha, lam, signal, noise):
-    return _isotropic(alpha, lam, signal, noise)
+def _anisotropic_result(alpha, lam, noise, eigenvalues, weights, teacher_power):
+    alpha, lam, noise = jnp.broadcast_arrays(alpha, lam, noise)
+    out = map_points(
+        _anisotropic_point, (alpha, lam, noise), (eigenvalues, weights, teacher_power), work_per_point=eigenvalues.size
+    )
+    return _assemble(*out)
 
 
 def _assemble(bias, variance, train, kappa, converged, iterations, residual):
@@ -284,24 +288,21 @@ def theory(
     alpha, ridge, signal, noise, spectrum, teacher_power, shape = validate_parameters(
         alpha, ridge, signal, noise, spectrum, teacher_power
     )
+    ftype = np.float64 if dtype == "float64" else np.float32
+    cast = lambda v: np.asarray(v, ftype)  # tracers (user's grad/jit) pass through jnp below
+    if any(is_traced(v) for v in (alpha, ridge, signal, noise)):
+        cast = lambda v: jnp.asarray(v, ftype)
     with precision(dtype):
-        ftype = jnp.float64 if dtype == "float64" else jnp.float32
-        cast = lambda v: jnp.broadcast_to(jnp.asarray(v, ftype), shape)
         if spectrum is None:
-            bias, variance, train, kappa = _isotropic_jit(cast(alpha), cast(ridge), cast(signal), cast(noise))
-            ones = jnp.ones(shape, bool)
-            result = _assemble(
-                bias, variance, train, kappa, ones, jnp.zeros(shape, jnp.int32), jnp.zeros(shape, ftype)
-            )
+            result = _isotropic_result(cast(alpha), cast(ridge), cast(signal), cast(noise))
         else:
-            out = _anisotropic(
+            result = _anisotropic_result(
                 cast(alpha),
                 cast(ridge),
                 cast(noise),
-                jnp.asarray(spectrum.eigenvalues, ftype),
-                jnp.asarray(spectrum.weights, ftype),
-                jnp.asarray(teacher_power, ftype),
+                cast(spectrum.eigenvalues),
+                cast(spectrum.weights),
+                cast(teacher_power),
             )
-            result = _assemble(*out)
     return finalize(result, on_failure, "ridge effective-regularisation root")
 

@@ -1,0 +1,45 @@
+"""Evaluation of a per-point solver over a parameter grid.
+
+``jax.vmap`` over grid points is fastest when each point is cheap, but for solvers that sum
+over a large spectrum it materialises ``(points x levels)`` intermediates inside a batched
+``while_loop`` (every lane iterating until the slowest converges): measured 6x slower than a
+sequential map for 100 points over 10^5 eigenvalues on CPU.  :func:`map_points` therefore maps
+in batches of about ``2^16 / work_per_point`` points with ``jax.lax.map(..., batch_size=...)``:
+pure ``vmap`` for small spectra, point-by-point for huge ones.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+WORK_BUDGET = 1 << 16  # array elements per vmapped batch
+
+
+def batch_size(n_points: int, work_per_point: int) -> int:
+    """Points per vmapped batch for a grid of ``n_points`` each touching ``work_per_point`` elements."""
+    return int(max(1, min(n_points, WORK_BUDGET // max(1, work_per_point))))
+
+
+def map_points(fn, points, shared=(), *, work_per_point: int = 1):
+    """``fn(*point_values, *shared)`` at every grid point.
+
+    Args:
+        fn: per-point function returning a tuple of arrays.
+        points: tuple of arrays of one common shape (already broadcast): one value per point.
+        shared: tuple of arguments common to all points (e.g. a spectrum).
+        work_per_point: rough number of array elements one evaluation touches (e.g. the number
+            of spectrum levels); sets the batch size.
+
+    Returns:
+        tuple of arrays shaped ``grid_shape + per-point output shape``.
+    """
+    shape = points[0].shape
+    flat = tuple(jnp.reshape(p, (-1,)) for p in points)
+    n = flat[0].shape[0]
+    size = batch_size(n, work_per_point)
+    if size >= n:
+        out = jax.vmap(lambda *p: fn(*p, *shared))(*flat)
+    else:
+        out = jax.lax.map(lambda p: fn(*p, *shared), flat, batch_size=size)
+    return tuple(jnp.reshape(o, shape + o.shape[1:]) for o in out)
