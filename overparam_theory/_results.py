@@ -49,3 +49,15 @@ def finalize(result, on_failure: str, what: str):
     result = jax.tree_util.tree_map(np.asarray, result)
     check_convergence(result, on_failure=on_failure, what=what)
     return result
+
+
+def json_safe(obj):
+    """``obj`` with non-finite floats replaced by the strings ``"inf"``, ``"-inf"``, ``"nan"``
+    (strict JSON has no such numbers; ``float("inf")`` reads them back)."""
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(v) for v in obj]
+    if isinstance(obj, (float, np.floating)) and not np.isfinite(obj):
+        return "nan" if np.isnan(obj) else ("inf" if obj > 0 else "-inf")
+    return obj

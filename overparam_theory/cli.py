@@ -30,6 +30,8 @@ import sys
 
 import numpy as np
 
+from ._results import json_safe
+
 __all__ = ["main", "parse_grid"]
 
 PROG = "overparam-theory"
@@ -81,7 +83,8 @@ def parse_int_grid(text: str) -> np.ndarray:
 
 
 def _split_spec(text: str, name: str, forms: dict) -> tuple[str, list[float]]:
-    """Parse ``KIND`` or ``KIND:a,b,c`` where ``forms`` maps KIND to its number of arguments."""
+    """Parse ``KIND`` or ``KIND:a,b,c``; ``forms`` maps each KIND to its syntax (``KIND:A,B``),
+    from which the number of arguments is read."""
     kind, _, rest = str(text).strip().partition(":")
     kind = kind.strip().lower()
     if kind not in forms:
@@ -385,7 +388,7 @@ def _write_rows(rows: list[dict], path: str, fmt: str, meta: dict) -> str:
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     if fmt == "json":
         with open(path, "w") as fh:
-            json.dump({"summary": meta, "rows": rows}, fh, indent=1)
+            json.dump(json_safe({"summary": meta, "rows": rows}), fh, indent=1, allow_nan=False)
     else:
         with open(path, "w", newline="") as fh:
             writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
@@ -405,15 +408,15 @@ def _plot_theory(model, grid, multi, result, path, x_name):
     import matplotlib.pyplot as plt
 
     fields = model.FIELDS
-    shape = np.shape(getattr(result, fields[0]))
-    xs = np.broadcast_to(grid[x_name], shape)
+    size = np.size(getattr(result, fields[0]))  # the grid is flat (see _expand): 1-D or a scalar
+    xs = np.broadcast_to(grid[x_name], size)
     others = [k for k in multi if k != x_name]
-    keys = [tuple(np.broadcast_to(grid[k], shape)[i] for k in others) for i in range(shape[0])] if shape else [()]
+    keys = [tuple(np.broadcast_to(grid[k], size)[i] for k in others) for i in range(size)]
     fig, axes = plt.subplots(1, len(fields), figsize=(4.2 * len(fields), 3.6), squeeze=False)
     for ax, f in zip(axes[0], fields):
-        y = np.asarray(getattr(result, f), float)
+        y = np.atleast_1d(np.asarray(getattr(result, f), float))
         for j, key in enumerate(dict.fromkeys(keys)):
-            sel = np.array([kk == key for kk in keys]) if others else np.ones(np.size(y), bool)
+            sel = np.array([kk == key for kk in keys])
             label = ", ".join(f"{k}={v:g}" for k, v in zip(others, key)) or None
             yy = np.where(np.isfinite(y[sel]), y[sel], np.nan)
             ax.plot(xs[sel], yy, "-", marker="." if sel.sum() < 40 else None, color=f"C{j % 10}", label=label)
@@ -494,6 +497,8 @@ def _sim_kwargs(model, args):
     kw = dict(n_seeds=args.n_seeds, seed=args.seed, progress=args.progress)
     if getattr(args, "dim", None) is not None:
         kw["dim"] = args.dim
+    if getattr(args, "conditional", False):
+        kw["conditional"] = True
     return kw
 
 
@@ -538,12 +543,8 @@ def _cmd_compare(args):
 
     model, cli, grid, multi, fixed = _model_args(args)
     _announce(model, grid, args)
-    kw = _sim_kwargs(model, args)
-    progress = kw.pop("progress")
-    if progress:
-        # compare() has no progress option: run the simulator's progress bar through a wrapper
-        model = _ProgressModel(model)
-    report = ot.compare(model, **grid, **fixed, **kw)
+    # simulate-only options (progress, conditional) are forwarded by compare() to simulate alone
+    report = ot.compare(model, **grid, **fixed, **_sim_kwargs(model, args))
     stem = os.path.join(args.out, f"{report.model}_compare")
     os.makedirs(args.out, exist_ok=True)
     written = [report.to_csv(stem + ".csv"), report.to_json(stem + ".json")]
@@ -556,19 +557,6 @@ def _cmd_compare(args):
         print(f"max |z| = {report.max_abs_z:.2f} exceeds --fail-above {args.fail_above:g}", file=sys.stderr)
         return 1
     return 0
-
-
-class _ProgressModel:
-    """A model module whose ``simulate`` shows a progress bar (everything else forwarded)."""
-
-    def __init__(self, module):
-        self._module = module
-
-    def __getattr__(self, name):
-        return getattr(self._module, name)
-
-    def simulate(self, **kwargs):
-        return self._module.simulate(**kwargs, progress=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -594,7 +582,7 @@ def _int_option(name):
     return parse
 
 
-def _add_common(parser, command):
+def _add_common(parser, command, model):
     out = parser.add_argument_group("output")
     out.add_argument(
         "--out",
@@ -617,7 +605,7 @@ def _add_common(parser, command):
         )
     if command in ("simulate", "compare"):
         sim = parser.add_argument_group("simulation")
-        if parser._model == "ridge":
+        if model == "ridge":
             sim.add_argument(
                 "--dim",
                 type=_int_option("dim"),
@@ -625,6 +613,13 @@ def _add_common(parser, command):
                 metavar="D",
                 help="input dimension d of the simulation; each point uses n = round(alpha * d) samples "
                 "(default: 200)",
+            )
+            sim.add_argument(
+                "--conditional",
+                action="store_true",
+                help="per seed, report the exact expectation over label noise and teacher given the design X "
+                "(ridge.simulate(conditional=True)): same mean, much smaller seed-to-seed spread, so "
+                "finite-d biases become visible in z",
             )
         sim.add_argument(
             "--n-seeds",
@@ -657,6 +652,8 @@ def _add_common(parser, command):
             "finite-d bias adds to it",
         )
 
+
+_HANDLERS = {"theory": _cmd_theory, "simulate": _cmd_simulate, "compare": _cmd_compare}
 
 _COMMANDS = {
     "theory": (
@@ -708,10 +705,9 @@ def build_parser() -> argparse.ArgumentParser:
                 description=f"{long} Model: {name}.",
                 epilog=_EPILOG,
             )
-            p._model = name
             cli.add_arguments(p)
-            _add_common(p, command)
-            p.set_defaults(func=globals()[f"_cmd_{command}"], _parser=p)
+            _add_common(p, command, name)
+            p.set_defaults(func=_HANDLERS[command], _parser=p)
     return parser
 
 
@@ -729,10 +725,14 @@ def main(argv=None) -> int:
         args._parser.error(f"argument --dim: must be an integer >= 1, got {args.dim}")
     try:
         return args.func(args)
-    except ValueError as exc:
+    except ValueError as exc:  # the library's validation errors name the bad argument
         if args.debug:
             raise
         args._parser.error(_cli_names(str(exc)))
+    except OSError as exc:  # e.g. --out names an existing file or an unwritable directory
+        if args.debug:
+            raise
+        args._parser.error(f"cannot write the output: {exc}")
 
 
 def _cli_names(message: str) -> str:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._results import Estimate
+from ._results import Estimate, json_safe
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,8 @@ class Comparison:
         return str(path)
 
     def to_json(self, path) -> str:
-        """Write the rows and the summary (max |z|, dim, seeds) as JSON; returns the path."""
+        """Write the rows and the summary (max |z|, dim, seeds) as strict JSON (non-finite
+        numbers as the strings ``"inf"``, ``"-inf"``, ``"nan"``); returns the path."""
         sim = self.simulation
         meta = {
             "model": self.model,
@@ -99,7 +100,7 @@ class Comparison:
             "n_seeds": int(getattr(sim, self.fields[0]).n_seeds),
         }
         with open(path, "w") as fh:
-            json.dump({"summary": meta, "rows": self.rows()}, fh, indent=1)
+            json.dump(json_safe({"summary": meta, "rows": self.rows()}), fh, indent=1, allow_nan=False)
         return str(path)
 
     def plot(self, path=None, *, fields=None, x=None):

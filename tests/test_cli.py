@@ -1,0 +1,201 @@
+"""Tests of the ``overparam-theory`` command line (in-process: ``main([...])``, no subprocess)."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from overparam_theory.cli import main, parse_grid
+
+# A tiny comparison grid shared by the simulate/compare tests, so that the jitted simulator
+# compiles once per sample size for the whole module.
+TINY = ["--alpha", "0.5,1.5,2.5", "--dim", "40", "--n-seeds", "4", "--seed", "1"]
+
+
+def _read_csv(path):
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+# --------------------------------------------------------------------------------- parsing
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("0.5", [0.5]),
+        ("0.1,0.5,1", [0.1, 0.5, 1.0]),
+        ("0:1:5", [0.0, 0.25, 0.5, 0.75, 1.0]),
+        ("1e-3", [1e-3]),
+    ],
+)
+def test_parse_grid(text, expected):
+    np.testing.assert_allclose(parse_grid(text), expected)
+
+
+# --------------------------------------------------------------------------------- list
+
+
+def test_list_text(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    for word in ("ridge", "kernel", "alpha", "n_samples", "excess_risk", "test_error"):
+        assert word in out
+
+
+def test_list_json(capsys):
+    assert main(["list", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert set(info) == {"ridge", "kernel"}
+    assert info["ridge"]["fields"] == ["excess_risk", "bias", "variance", "train_error"]
+    assert "alpha" in info["ridge"]["grid_parameters"]
+    assert info["kernel"]["description"]
+
+
+# --------------------------------------------------------------------------------- help
+
+
+@pytest.mark.parametrize("command", ["theory", "simulate", "compare"])
+def test_help_documents_options(command, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main([command, "ridge", "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    for opt in ("--alpha", "--ridge", "--signal", "--noise", "--spectrum", "--teacher", "--out"):
+        assert opt in out
+    assert "n/d" in out and "variance" in out and "averaged loss" in out
+    if command != "theory":
+        assert "--dim" in out and "--n-seeds" in out and "--seed" in out
+    with pytest.raises(SystemExit):
+        main([command, "kernel", "--help"])
+    out = capsys.readouterr().out
+    for opt in ("--n-samples", "--ridge", "--noise", "--kernel-spectrum", "--target"):
+        assert opt in out
+
+
+# --------------------------------------------------------------------------------- theory
+
+
+def test_theory_ridge_csv(tmp_path, capsys):
+    assert main(["theory", "ridge", "--alpha", "0.5:2:4", "--ridge", "0.01", "--out", str(tmp_path)]) == 0
+    path = tmp_path / "ridge_theory.csv"
+    assert str(path) in capsys.readouterr().out
+    rows = _read_csv(path)
+    assert len(rows) == 4
+    assert list(rows[0]) == [
+        "alpha",
+        "ridge",
+        "signal",
+        "noise",
+        "excess_risk",
+        "bias",
+        "variance",
+        "train_error",
+        "effective_ridge",
+        "converged",
+        "iterations",
+        "residual",
+    ]
+    np.testing.assert_allclose([float(r["alpha"]) for r in rows], [0.5, 1.0, 1.5, 2.0])
+    for r in rows:
+        assert float(r["excess_risk"]) == pytest.approx(float(r["bias"]) + float(r["variance"]), rel=1e-12)
+        assert r["converged"] == "True"
+
+
+def test_theory_ridge_product_grid_json_and_plot(tmp_path):
+    argv = ["theory", "ridge", "--alpha", "0.5,2", "--ridge", "0,0.1,1", "--format", "json", "--plot"]
+    assert main(argv + ["--out", str(tmp_path)]) == 0
+    data = json.loads((tmp_path / "ridge_theory.json").read_text())
+    rows = data["rows"]
+    assert len(rows) == 6  # Cartesian product, alpha varying fastest
+    assert [(r["alpha"], r["ridge"]) for r in rows[:3]] == [(0.5, 0.0), (2.0, 0.0), (0.5, 0.1)]
+    assert data["summary"]["spectrum"] == "identity"
+    assert (tmp_path / "ridge_theory.png").stat().st_size > 0
+
+
+def test_theory_ridge_anisotropic_teacher(tmp_path):
+    argv = ["theory", "ridge", "--alpha", "0.5,2", "--spectrum", "two-level:0.25,4,0.5"]
+    assert main(argv + ["--teacher", "power-law:1", "--signal", "2", "--out", str(tmp_path)]) == 0
+    rows = _read_csv(tmp_path / "ridge_theory.csv")
+    assert "signal" not in rows[0]  # folded into teacher_power
+    assert all(r["converged"] == "True" for r in rows)
+
+
+def test_theory_kernel(tmp_path):
+    argv = ["theory", "kernel", "--n-samples", "10:100:4", "--kernel-spectrum", "power-law:200,1.5"]
+    assert main(argv + ["--out", str(tmp_path)]) == 0
+    rows = _read_csv(tmp_path / "kernel_theory.csv")
+    assert [int(float(r["n_samples"])) for r in rows] == [10, 40, 70, 100]
+    assert {"test_error", "excess_risk", "effective_ridge", "overfitting_coefficient", "residual"} <= set(rows[0])
+    assert "learnability" not in rows[0]  # not a scalar per grid point
+
+
+# --------------------------------------------------------------------------------- simulate / compare
+
+
+def test_simulate_ridge(tmp_path):
+    assert main(["simulate", "ridge", *TINY, "--out", str(tmp_path)]) == 0
+    rows = _read_csv(tmp_path / "ridge_simulate.csv")
+    assert len(rows) == 3
+    for f in ("excess_risk", "bias", "variance", "train_error"):
+        assert f + "_mean" in rows[0] and f + "_stderr" in rows[0]
+    assert [int(r["n_samples"]) for r in rows] == [20, 60, 100]
+
+
+def test_simulate_ridge_conditional(tmp_path):
+    argv = ["simulate", "ridge", "--alpha", "1.5", "--dim", "40", "--n-seeds", "4", "--conditional"]
+    assert main(argv + ["--format", "json", "--out", str(tmp_path)]) == 0
+    data = json.loads((tmp_path / "ridge_simulate.json").read_text())
+    assert data["summary"]["dim"] == 40 and len(data["rows"]) == 1
+    assert data["rows"][0]["excess_risk_stderr"] > 0
+
+
+def test_compare_ridge_writes_three_files(tmp_path, capsys):
+    assert main(["compare", "ridge", *TINY, "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    for ext in ("csv", "json", "png"):
+        path = tmp_path / f"ridge_compare.{ext}"
+        assert path.stat().st_size > 0
+        assert f"wrote {path}" in out
+    assert "max |z|" in out
+    rows = _read_csv(tmp_path / "ridge_compare.csv")
+    assert len(rows) == 3 and "excess_risk_z" in rows[0]
+    summary = json.loads((tmp_path / "ridge_compare.json").read_text())["summary"]
+    assert summary["dim"] == 40 and summary["n_seeds"] == 4
+
+    # --fail-above: exit status 1 when max |z| exceeds the threshold (same grid: no recompile)
+    assert main(["compare", "ridge", *TINY, "--out", str(tmp_path), "--fail-above", "1e9"]) == 0
+    assert main(["compare", "ridge", *TINY, "--out", str(tmp_path), "--fail-above", "0"]) == 1
+    assert "exceeds --fail-above" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(
+    "argv, needle",
+    [
+        (["theory", "ridge", "--alpha", "-1"], "--alpha"),
+        (["theory", "ridge", "--noise", "-0.5"], "--noise"),
+        (["theory", "ridge", "--alpha", "1:2"], "--alpha"),
+        (["theory", "ridge", "--ridge", "abc"], "--ridge"),
+        (["theory", "ridge", "--spectrum", "cubic"], "--spectrum"),
+        (["theory", "ridge", "--teacher", "power-law:1"], "--teacher"),
+        (["theory", "kernel", "--n-samples", "0"], "--n-samples"),
+        (["theory", "nosuchmodel"], "nosuchmodel"),
+        (["simulate", "ridge", "--n-seeds", "1"], "--n-seeds"),
+        (["compare", "ridge", "--dim", "0"], "--dim"),
+        (["compare", "ridge", "--fail-above", "x"], "--fail-above"),
+        (["frobnicate"], "frobnicate"),
+    ],
+)
+def test_bad_input_exits_2_with_message(argv, needle, capsys, tmp_path):
+    with pytest.raises(SystemExit) as exc:
+        main(argv + ["--out", str(tmp_path)] if len(argv) > 1 else argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "error:" in err and needle in err
+    assert "Traceback" not in err
