@@ -85,3 +85,34 @@ class Progress:
 def seed_keys(seed, n_seeds):
     n_seeds = positive_int("n_seeds", n_seeds, minimum=2)
     return jax.random.split(make_key(seed), n_seeds)
+
+
+def point_keys(keys, point_index):
+    """Independent keys ``(len(point_index), n_seeds)``: the seed keys folded with each
+    point's flat grid index, so that different grid points use independent randomness."""
+    fold = jax.vmap(lambda i: jax.vmap(lambda k: jax.random.fold_in(k, i))(keys))
+    return fold(jnp.asarray(point_index, jnp.uint32))
+
+
+def run_grid(run_group, sizes, point_params, *, seed, n_seeds, label, progress, static=None):
+    """Drive a simulator over a flattened parameter grid.
+
+    Points are grouped by their (static) problem size ``sizes[i]`` (e.g. the number of
+    samples), so that each group compiles once; ``run_group(keys, *params, size=...)`` maps one
+    group and returns a dict of ``(points, n_seeds)`` arrays.  Each point gets independent
+    seeds (:func:`point_keys`), so z-scores of different points are independent.
+
+    Returns ``{field: (n_points, n_seeds) NumPy array}``.
+    """
+    keys = seed_keys(seed, n_seeds)
+    sizes = np.asarray(sizes)
+    out = {}
+    groups = np.unique(sizes)
+    bar = Progress(len(groups), label, progress)
+    for size in groups:
+        idx = np.flatnonzero(sizes == size)
+        res = run_group(point_keys(keys, idx), *(jnp.asarray(p[idx]) for p in point_params), size=int(size), **(static or {}))
+        for field, values in res.items():
+            out.setdefault(field, np.empty((sizes.size, keys.shape[0])))[idx] = np.asarray(values)
+        bar.step(f"size {size}")
+    return out

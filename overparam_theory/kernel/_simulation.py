@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._montecarlo import Progress, resolve_devices, seed_batched, seed_keys
+from .._montecarlo import resolve_devices, run_grid, seed_batched
 from .._precision import precision
 from .._results import Estimate, estimate
 from ._theory import validate_parameters
@@ -62,10 +62,10 @@ def _one_seed(key, ridge, noise, eig, v, *, n):
     }
 
 
-@partial(jax.jit, static_argnames=("n", "devices"))
-def _run_group(keys, ridge, noise, eig, v, *, n, devices):
-    one = partial(_one_seed, n=n)
-    return jax.lax.map(lambda p: seed_batched(one, keys, (p[0], p[1], eig, v), devices), (ridge, noise))
+@partial(jax.jit, static_argnames=("size", "devices"))
+def _run_group(keys, ridge, noise, eig, v, *, size, devices):
+    one = partial(_one_seed, n=size)
+    return jax.lax.map(lambda p: seed_batched(one, p[0], (p[1], p[2], eig, v), devices), (keys, ridge, noise))
 
 
 def simulate(
@@ -93,26 +93,18 @@ def simulate(
     n_flat = np.broadcast_to(n, shape).astype(int).ravel()
     ridge_b = np.broadcast_to(ridge, shape).ravel()
     noise_b = np.broadcast_to(noise, shape).ravel()
-    fields = ("excess_risk", "bias", "variance", "train_error")
     with precision("float64"):
-        keys = seed_keys(seed, n_seeds)
-        out = {f: np.empty((n_flat.size, keys.shape[0])) for f in fields}
-        groups = np.unique(n_flat)
-        bar = Progress(len(groups), "kernel.simulate", progress)
-        for m in groups:
-            idx = np.flatnonzero(n_flat == m)
-            res = _run_group(
-                keys,
-                jnp.asarray(ridge_b[idx]),
-                jnp.asarray(noise_b[idx]),
-                jnp.asarray(eig),
-                jnp.asarray(tgt),
-                n=int(m),
-                devices=None if devices is None else tuple(devices),
-            )
-            for f in fields:
-                out[f][idx] = np.asarray(res[f])
-            bar.step(f"n={m}")
+        out = run_grid(
+            partial(_run_group, eig=jnp.asarray(eig), v=jnp.asarray(tgt)),
+            n_flat,
+            (ridge_b, noise_b),
+            seed=seed,
+            n_seeds=n_seeds,
+            label="kernel.simulate",
+            progress=progress,
+            static=dict(devices=None if devices is None else tuple(devices)),
+        )
+    fields = ("excess_risk", "bias", "variance", "train_error")
     est = {f: estimate(out[f].reshape(shape + (-1,)), axis=-1) for f in fields}
     noise_full = np.broadcast_to(noise, shape)
     test = Estimate(est["excess_risk"].mean + noise_full, est["excess_risk"].stderr, est["excess_risk"].n_seeds)

@@ -27,7 +27,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._montecarlo import Progress, resolve_devices, seed_batched, seed_keys
+from .._montecarlo import resolve_devices, run_grid, seed_batched
 from .._precision import precision
 from .._results import Estimate, estimate
 from .._validation import positive_int
@@ -117,14 +117,15 @@ def _one_seed(key, ridge, noise, signal, sqrt_eig, teacher_amp, *, n, isotropic_
     }
 
 
-@partial(jax.jit, static_argnames=("n", "isotropic_teacher", "conditional", "devices"))
-def _run_group(keys, ridge, noise, signal, sqrt_eig, teacher_amp, *, n, isotropic_teacher, conditional, devices):
-    one = partial(_one_seed, n=n, isotropic_teacher=isotropic_teacher, conditional=conditional)
+@partial(jax.jit, static_argnames=("size", "isotropic_teacher", "conditional", "devices"))
+def _run_group(keys, ridge, noise, signal, sqrt_eig, teacher_amp, *, size, isotropic_teacher, conditional, devices):
+    one = partial(_one_seed, n=size, isotropic_teacher=isotropic_teacher, conditional=conditional)
 
-    def per_point(r, s2, r2):
-        return seed_batched(one, keys, (r, s2, r2, sqrt_eig, teacher_amp), devices)
+    def per_point(point):
+        k, r, s2, r2 = point
+        return seed_batched(one, k, (r, s2, r2, sqrt_eig, teacher_amp), devices)
 
-    return jax.lax.map(lambda p: per_point(*p), (ridge, noise, signal))
+    return jax.lax.map(per_point, (keys, ridge, noise, signal))
 
 
 def design_diagonal(spectrum, teacher_power, dim):
@@ -166,8 +167,8 @@ def simulate(
         alpha, ridge, signal, noise, spectrum, teacher_power: as in ``theory`` (broadcast).
         dim: input dimension ``d``; each point uses ``n = round(alpha * dim) >= 1`` samples.
         n_seeds: independent repetitions (design, teacher, noise) per point, ``>= 2``.
-        seed: integer seed or JAX key.  The same seed keys are reused at every point (common
-            random numbers), so neighbouring points are positively correlated.
+        seed: integer seed or JAX key.  Every grid point gets independent seeds (the seed keys
+            folded with the point's flat index), so z-scores of different points are independent.
         conditional: ``False`` (default): every seed draws design, teacher and noise and fits
             the estimator.  ``True``: every seed draws the design ``X`` and reports the exact
             expectation over the label noise and the teacher's random direction (isotropic) or
@@ -201,28 +202,21 @@ def simulate(
     signal_b = signal_b.ravel()
     n_flat = n_b.ravel()
 
-    fields = ("excess_risk", "bias", "variance", "train_error")
     with precision("float64"):
-        keys = seed_keys(seed, n_seeds)
-        out = {f: np.empty((n_flat.size, keys.shape[0])) for f in fields}
-        groups = np.unique(n_flat)
-        bar = Progress(len(groups), "ridge.simulate", progress)
-        for n in groups:
-            idx = np.flatnonzero(n_flat == n)
-            res = _run_group(
-                keys,
-                jnp.asarray(ridge_b[idx]),
-                jnp.asarray(noise_b[idx]),
-                jnp.asarray(signal_b[idx]),
-                jnp.asarray(sqrt_eig),
-                jnp.asarray(amp),
-                n=int(n),
+        out = run_grid(
+            partial(_run_group, sqrt_eig=jnp.asarray(sqrt_eig), teacher_amp=jnp.asarray(amp)),
+            n_flat,
+            (ridge_b, noise_b, signal_b),
+            seed=seed,
+            n_seeds=n_seeds,
+            label="ridge.simulate",
+            progress=progress,
+            static=dict(
                 isotropic_teacher=isotropic,
                 conditional=bool(conditional),
                 devices=None if devices is None else tuple(devices),
-            )
-            for f in fields:
-                out[f][idx] = np.asarray(res[f])
-            bar.step(f"n={n}")
+            ),
+        )
+    fields = ("excess_risk", "bias", "variance", "train_error")
     ests = {f: estimate(out[f].reshape(shape + (-1,)), axis=-1) for f in fields}
     return RidgeSimulation(**ests, alpha=n_b / dim, n_samples=n_b, dim=dim)
