@@ -633,7 +633,7 @@ def _add_common(parser, command, model):
             type=_int_option("seed"),
             default=0,
             metavar="K",
-            help="integer random seed >= 0; the same seeds are reused at every point (default: 0)",
+            help="integer random seed >= 0; every grid point draws independent seeds from it (default: 0)",
         )
         sim.add_argument(
             "--progress",
