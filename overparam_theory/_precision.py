@@ -11,9 +11,10 @@ from __future__ import annotations
 import contextlib
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
-from ._validation import choice
+from ._validation import choice, is_traced
 
 DTYPES = ("float64", "float32")
 
@@ -31,3 +32,10 @@ def precision(dtype="float64"):
     if resolve_dtype(dtype) == "float64":
         return jax.enable_x64(True)
     return contextlib.nullcontext()
+
+
+def as_dtype(dtype, *values):
+    """Cast validated inputs to the working dtype before they enter a jitted function: NumPy
+    arrays for concrete values (cheap, no eager JAX op), ``jnp`` arrays for tracers."""
+    ftype = np.float64 if resolve_dtype(dtype) == "float64" else np.float32
+    return tuple(jnp.asarray(v, ftype) if is_traced(v) else np.asarray(v, ftype) for v in values)

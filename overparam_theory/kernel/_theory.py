@@ -35,9 +35,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._precision import precision, resolve_dtype
+from .._precision import as_dtype, precision, resolve_dtype
 from .._results import finalize
-from .._validation import broadcast, choice, is_traced, real_array
+from .._validation import broadcast, choice, real_array
 from ..numerics import spectra as _spectra
 from ..numerics.batching import map_points
 
@@ -161,10 +161,9 @@ def theory(*, n_samples, ridge=0.0, noise=0.0, eigenvalues, target, dtype="float
     choice("on_failure", on_failure, FAILURE_MODES)
     dtype = resolve_dtype(dtype)
     n, ridge, noise, eig, tgt, shape = validate_parameters(n_samples, ridge, noise, eigenvalues, target)
-    ftype = np.float64 if dtype == "float64" else np.float32
-    cast = lambda v: jnp.asarray(v, ftype) if is_traced(v) else np.asarray(v, ftype)
+    n, ridge, noise, eig, tgt = as_dtype(dtype, n, ridge, noise, eig, tgt)
     with precision(dtype):
-        result = _curve(cast(n), cast(ridge), cast(noise), cast(eig), cast(tgt) ** 2)
+        result = _curve(n, ridge, noise, eig, tgt**2)
     return finalize(result, on_failure, "kernel effective-regularisation root")
 
 

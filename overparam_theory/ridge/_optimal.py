@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._precision import precision, resolve_dtype
+from .._precision import as_dtype, precision, resolve_dtype
 from .._results import finalize
 from .._validation import choice
 from ..numerics.batching import map_points
@@ -117,14 +117,8 @@ def optimal_ridge(
             th.residual,
         )
     with precision(dtype):
-        ftype = jnp.float64 if dtype == "float64" else jnp.float32
-        cast = lambda v: jnp.broadcast_to(jnp.asarray(v, ftype), shape)
         lam, bias, var, train, conv, its, res = _optimum(
-            cast(alpha),
-            cast(noise),
-            jnp.asarray(spectrum.eigenvalues, ftype),
-            jnp.asarray(spectrum.weights, ftype),
-            jnp.asarray(teacher_power, ftype),
+            *as_dtype(dtype, alpha, noise, spectrum.eigenvalues, spectrum.weights, teacher_power)
         )
         nan = jnp.nan
         result = OptimalRidge(

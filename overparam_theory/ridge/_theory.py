@@ -50,8 +50,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._precision import precision, resolve_dtype
-from .._validation import broadcast, choice, is_traced, real_array
+from .._precision import as_dtype, precision, resolve_dtype
+from .._validation import broadcast, choice, real_array
 from ..numerics import spectra as _spectra
 from ..numerics.batching import map_points
 from .._results import finalize
@@ -288,21 +288,12 @@ def theory(
     alpha, ridge, signal, noise, spectrum, teacher_power, shape = validate_parameters(
         alpha, ridge, signal, noise, spectrum, teacher_power
     )
-    ftype = np.float64 if dtype == "float64" else np.float32
-    cast = lambda v: np.asarray(v, ftype)  # tracers (user's grad/jit) pass through jnp below
-    if any(is_traced(v) for v in (alpha, ridge, signal, noise)):
-        cast = lambda v: jnp.asarray(v, ftype)
     with precision(dtype):
         if spectrum is None:
-            result = _isotropic_result(cast(alpha), cast(ridge), cast(signal), cast(noise))
+            result = _isotropic_result(*as_dtype(dtype, alpha, ridge, signal, noise))
         else:
             result = _anisotropic_result(
-                cast(alpha),
-                cast(ridge),
-                cast(noise),
-                cast(spectrum.eigenvalues),
-                cast(spectrum.weights),
-                cast(teacher_power),
+                *as_dtype(dtype, alpha, ridge, noise, spectrum.eigenvalues, spectrum.weights, teacher_power)
             )
     return finalize(result, on_failure, "ridge effective-regularisation root")
 
