@@ -109,6 +109,32 @@ def loop_kernel(n_samples, ridge, noise, eigenvalues, target):
     return {k: np.array(v) for k, v in out.items()}
 
 
+def loop_random_features(alpha, width, ridge, mu1, mu_star):
+    """regression.md section 3 per point: brentq on F(x) = (psi1 - h)(psi2 - h) - y^2 x over
+    (0, x_max), then the polynomials E0, E1, E2 at chi = -x (math scalars)."""
+    z2 = (mu1 / mu_star) ** 2
+    lam_bar = ridge / mu_star**2
+    out = {"bias_factor": [], "variance_factor": []}
+    for psi2, psi1 in zip(alpha, width):
+        psi = min(psi1, psi2)
+        c = 1.0 + z2 - psi * z2
+        x_max = (math.sqrt(c * c + 4 * z2 * psi) - c) / (2 * z2) if c <= 0 else 2 * psi / (c + math.sqrt(c * c + 4 * z2 * psi))
+        y2 = psi1 * psi2 * lam_bar
+        h = lambda x: x + z2 * x / (1 + z2 * x)
+        F = lambda x: (psi1 - h(x)) * (psi2 - h(x)) - y2 * x
+        x = brentq(F, 0.0, x_max, xtol=1e-300, rtol=_RTOL, maxiter=200)
+        chi = -x
+        z4, z6, p = z2 * z2, z2**3, psi1 * psi2
+        e0 = (-chi**5 * z6 + 3 * chi**4 * z4 + (p - psi2 - psi1 + 1) * chi**3 * z6 - 2 * chi**3 * z4 - 3 * chi**3 * z2
+              + (psi1 + psi2 - 3 * p + 1) * chi**2 * z4 + 2 * chi**2 * z2 + chi**2 + 3 * p * chi * z2 - p)
+        e1 = psi2 * chi**3 * z4 - psi2 * chi**2 * z2 + p * chi * z2 - p
+        e2 = (chi**5 * z6 - 3 * chi**4 * z4 + (psi1 - 1) * chi**3 * z6 + 2 * chi**3 * z4 + 3 * chi**3 * z2
+              + (-psi1 - 1) * chi**2 * z4 - 2 * chi**2 * z2 - chi**2)
+        out["bias_factor"].append(e1 / e0)
+        out["variance_factor"].append(e2 / e0)
+    return {k: np.array(v) for k, v in out.items()}
+
+
 # ---------------------------------------------------------------------------------------------
 # Cases.
 
@@ -188,6 +214,23 @@ def build_cases(quick: bool) -> list[Case]:
             f"kernel.theory(n_samples=arange(10, {n3[-1] + 10}, 10), ridge=1e-3, noise=0.01, eigenvalues=k^-1.5, "
             f"target=k^-1, M={m3}): {n3.size} points x {m3} modes",
             f3,
+        )
+    )
+    # 4. Random features: a (width x alpha) grid (one scalar root per point).
+    side = 40 if quick else 316
+    w4, a4 = np.meshgrid(np.linspace(0.1, 3.0, side), np.linspace(0.1, 3.0, side) + 0.0123, indexing="ij")
+    w4, a4 = w4.ravel(), a4.ravel()  # the offset keeps the grid off width = alpha
+    act4 = ot.random_features.activation("relu")
+    f4 = ("bias_factor", "variance_factor")
+    cases.append(
+        Case(
+            "4. random features grid",
+            w4.size,
+            lambda: _fields(ot.random_features.theory(alpha=a4, width=w4, ridge=1e-3), f4),
+            lambda idx: loop_random_features(a4[idx], w4[idx], 1e-3, act4.mu1, act4.mu_star),
+            w4.size,
+            f"random_features.theory(alpha, width on a {side}x{side} grid over [0.1, 3]^2, ridge=1e-3, relu)",
+            f4,
         )
     )
     return cases

@@ -10,6 +10,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from . import kernel as kernel
 from . import numerics as numerics
+from . import random_features as random_features
 from . import ridge as ridge
 from ._results import Estimate as Estimate
 from .compare import Comparison as Comparison
@@ -21,4 +22,4 @@ try:
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0+local"
 
-MODELS = {"ridge": ridge, "kernel": kernel}
+MODELS = {"ridge": ridge, "kernel": kernel, "random_features": random_features}

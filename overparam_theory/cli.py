@@ -338,7 +338,63 @@ class _KernelCLI(_ModelCLI):
         return {"kernel_spectrum": _spec_text(args.kernel_spectrum), "target": _spec_text(args.target)}
 
 
-_CLIS = {"ridge": _RidgeCLI(), "kernel": _KernelCLI()}
+class _RandomFeaturesCLI(_ModelCLI):
+    name = "random_features"
+    grid_options = (
+        (
+            "alpha",
+            "--alpha",
+            parse_grid,
+            "0.2:3:15",
+            "samples per input dimension alpha = n/d > 0 (Mei & Montanari's psi_2)",
+        ),
+        (
+            "width",
+            "--width",
+            parse_grid,
+            "1",
+            "random features per input dimension width = N/d > 0 (psi_1); the interpolation peak of the "
+            "ridgeless fit is at width = alpha",
+        ),
+        (
+            "ridge",
+            "--ridge",
+            parse_grid,
+            "1e-3",
+            "ridge lambda >= 0 in Mei & Montanari's convention: (N lambda/d)||a||^2 added to the averaged loss "
+            "(1/n) sum (y - a^T z)^2; 0 is the min-norm interpolator",
+        ),
+        ("signal", "--signal", parse_grid, "1", "power of the linear part of the target F_1^2 = ||beta_1||^2 >= 0"),
+        (
+            "nonlinear_signal",
+            "--nonlinear-signal",
+            parse_grid,
+            "0",
+            "power of the nonlinear part of the target F_*^2 = E f_NL^2 >= 0",
+        ),
+        ("noise", "--noise", parse_grid, "0.25", "label-noise variance tau^2 >= 0 (a variance)"),
+    )
+
+    def add_extra_arguments(self, group):
+        from .random_features._activations import BUILTINS
+
+        group.add_argument(
+            "--activation",
+            choices=tuple(BUILTINS),
+            default="relu",
+            help="activation sigma of the features sigma(<theta, x>/sqrt d) (default: relu); its Hermite "
+            "coefficients mu0, mu1, mu_star enter the theory ('linear' has mu_star = 0 and is refused by the "
+            "theory)",
+        )
+
+    def fixed(self, args):
+        return {"activation": args.activation}
+
+    def describe(self, args):
+        return {"activation": args.activation}
+
+
+_CLIS = {"ridge": _RidgeCLI(), "kernel": _KernelCLI(), "random_features": _RandomFeaturesCLI()}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -605,15 +661,16 @@ def _add_common(parser, command, model):
         )
     if command in ("simulate", "compare"):
         sim = parser.add_argument_group("simulation")
-        if model == "ridge":
+        if model in ("ridge", "random_features"):
             sim.add_argument(
                 "--dim",
                 type=_int_option("dim"),
                 default=200,
                 metavar="D",
                 help="input dimension d of the simulation; each point uses n = round(alpha * d) samples "
-                "(default: 200)",
+                "(and N = round(width * d) features for random_features) (default: 200)",
             )
+        if model == "ridge":
             sim.add_argument(
                 "--conditional",
                 action="store_true",
@@ -737,10 +794,10 @@ def main(argv=None) -> int:
 
 def _cli_names(message: str) -> str:
     """Add the command-line spelling to a library message that names a parameter."""
-    for lib, flag in (("n_samples", "--n-samples"), ("n_seeds", "--n-seeds")):
+    for lib, flag in (("n_samples", "--n-samples"), ("n_seeds", "--n-seeds"), ("nonlinear_signal", "--nonlinear-signal")):
         message = message.replace(lib, flag)
     first = message.split(" ", 1)[0]
-    if first in {"alpha", "ridge", "signal", "noise", "dim", "seed"}:
+    if first in {"alpha", "ridge", "signal", "noise", "dim", "seed", "width"}:
         message = f"--{first}: {message}"
     return message
 

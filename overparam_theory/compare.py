@@ -1,10 +1,10 @@
 """Theory versus finite-size simulation: z-scores per point and field, tables and plots.
 
 For every observable the z-score is ``(simulation mean - theory) / simulation standard error``
-at the simulated points (the theory is evaluated at the *realised* sample ratio ``n/d`` when the
-simulator reports one).  Seed noise alone gives ``|z| ~ N(0, 1)``; the finite-size ``O(1/d)``
-bias of the simulation adds a systematic offset, so judge ``|z|`` together with ``d`` and the
-number of seeds (the tests state both).
+at the simulated points (the theory is evaluated at the *realised* sample ratio ``n/d``, and
+width ``N/d``, when the simulator reports them).  Seed noise alone gives ``|z| ~ N(0, 1)``; the
+finite-size ``O(1/d)`` bias of the simulation adds a systematic offset, so judge ``|z|`` together
+with ``d`` and the number of seeds (the tests state both).
 """
 
 from __future__ import annotations
@@ -164,8 +164,9 @@ def compare(model, *, dim=None, n_seeds: int = 16, seed=0, fields=None, dense: i
     sim = model.simulate(**parameters, **sim_kwargs)
     parameters = {k: v for k, v in parameters.items() if k in theory_names}
     th_params = dict(parameters)
-    if hasattr(sim, "alpha") and "alpha" in parameters:
-        th_params["alpha"] = sim.alpha  # the realised n/d of each point
+    for ratio in ("alpha", "width"):  # the realised n/d (and N/d: random features) of each point
+        if hasattr(sim, ratio) and ratio in parameters:
+            th_params[ratio] = getattr(sim, ratio)
     th = model.theory(**th_params)
     fields = tuple(fields or model.FIELDS)
     z = {f: z_scores(getattr(th, f), getattr(sim, f)) for f in fields}

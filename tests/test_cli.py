@@ -49,7 +49,8 @@ def test_list_text(capsys):
 def test_list_json(capsys):
     assert main(["list", "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
-    assert set(info) == {"ridge", "kernel"}
+    assert set(info) == {"ridge", "kernel", "random_features"}
+    assert info["random_features"]["fields"][:3] == ["excess_risk", "bias", "variance"]
     assert info["ridge"]["fields"] == ["excess_risk", "bias", "variance", "train_error"]
     assert "alpha" in info["ridge"]["grid_parameters"]
     assert info["kernel"]["description"]
@@ -190,6 +191,10 @@ def test_compare_ridge_writes_three_files(tmp_path, capsys):
         (["compare", "ridge", "--dim", "0"], "--dim"),
         (["compare", "ridge", "--fail-above", "x"], "--fail-above"),
         (["frobnicate"], "frobnicate"),
+        (["theory", "random_features", "--width", "-1"], "--width"),
+        (["theory", "random_features", "--nonlinear-signal", "-1"], "--nonlinear-signal"),
+        (["theory", "random_features", "--activation", "swish"], "--activation"),
+        (["theory", "random_features", "--activation", "linear"], "mu_star = 0"),
     ],
 )
 def test_bad_input_exits_2_with_message(argv, needle, capsys, tmp_path):
@@ -199,3 +204,11 @@ def test_bad_input_exits_2_with_message(argv, needle, capsys, tmp_path):
     err = capsys.readouterr().err
     assert "error:" in err and needle in err
     assert "Traceback" not in err
+
+
+def test_theory_random_features(tmp_path):
+    argv = ["theory", "random_features", "--width", "0.5:2:4", "--alpha", "1", "--ridge", "0,0.1", "--activation", "tanh"]
+    assert main(argv + ["--out", str(tmp_path), "--plot"]) == 0
+    rows = _read_csv(tmp_path / "random_features_theory.csv")
+    assert len(rows) == 8 and {"width", "alpha", "bias_factor", "variance_factor", "converged"} <= set(rows[0])
+    assert (tmp_path / "random_features_theory.png").exists()

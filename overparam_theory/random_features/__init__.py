@@ -10,6 +10,9 @@ from ._activations import Activation as Activation
 from ._equivalent import GaussianEquivalent as GaussianEquivalent
 from ._equivalent import gaussian_equivalent as gaussian_equivalent
 from ._equivalent import to_ridge_parameters as to_ridge_parameters
+from ._simulation import RandomFeaturesSimulation as RandomFeaturesSimulation
+from ._simulation import fit_random_features as fit_random_features
+from ._simulation import simulate as simulate
 from ._theory import RandomFeaturesTheory as RandomFeaturesTheory
 from ._theory import RandomFeaturesOptimalRidge as RandomFeaturesOptimalRidge
 from ._theory import activation as activation
