@@ -48,7 +48,7 @@ from .._montecarlo import resolve_devices, run_grid, seed_batched
 from .._precision import precision
 from .._results import Estimate, estimate
 from .._validation import positive_int
-from ..ridge._simulation import fit_ridge
+from ..numerics.linalg import ridge_solve
 from ._theory import validate_parameters
 
 FIELDS = ("excess_risk", "bias", "variance", "bias_factor", "variance_factor")
@@ -80,13 +80,13 @@ def fit_random_features(Z, y, ridge, dim):
 
     ``Z`` is the ``n x N`` feature matrix, ``y`` the labels (a vector or several right-hand
     sides as columns).  Note the paper's factor ``N/dim`` on the penalty: this is ridge
-    regression (:func:`overparam_theory.ridge.fit_ridge`) on the features with ridge
+    regression (:func:`overparam_theory.numerics.linalg.ridge_solve`) on the features with ridge
     ``N ridge/dim``, solved with the smaller Gram matrix (the ``n x n`` dual form when ``n < N``)
     and the min-norm interpolator ``Z^+ y`` at ``ridge = 0``.  scikit-learn's
     ``Ridge(alpha=n * N * ridge / dim, fit_intercept=False)`` is the same estimator.
     """
     N = Z.shape[1]
-    return fit_ridge(Z, y, N * ridge / dim)
+    return ridge_solve(Z, y, N * ridge / dim)
 
 
 def _fit_padded(Z, Y, mask, n, ridge, dim, *, dual):

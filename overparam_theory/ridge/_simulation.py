@@ -31,6 +31,7 @@ from .._montecarlo import resolve_devices, run_grid, seed_batched
 from .._precision import precision
 from .._results import Estimate, estimate
 from .._validation import positive_int
+from ..numerics.linalg import ridge_solve
 from ._theory import validate_parameters
 
 
@@ -53,17 +54,11 @@ class RidgeSimulation(NamedTuple):
 def fit_ridge(X, y, ridge):
     """Ridge estimator ``argmin_b (1/n)||y - X b||^2 + ridge ||b||^2`` (min-norm at ``ridge=0``).
 
-    Uses the smaller Gram matrix: ``(X^T X/n + ridge I)^{-1} X^T y/n`` when ``n >= d``, else
-    ``X^T (X X^T/n + ridge I)^{-1} y/n`` (equal for ``ridge > 0``; the min-norm interpolator
-    ``X^+ y`` at ``ridge = 0``).  ``y`` may hold several right-hand sides as columns.
-    scikit-learn's ``Ridge(alpha=n * ridge, fit_intercept=False)`` is the same estimator.
+    Uses the smaller Gram matrix (:func:`overparam_theory.numerics.linalg.ridge_solve`).
+    ``y`` may hold several right-hand sides as columns.  scikit-learn's
+    ``Ridge(alpha=n * ridge, fit_intercept=False)`` is the same estimator.
     """
-    n, d = X.shape
-    if n >= d:
-        gram = X.T @ X / n + ridge * jnp.eye(d, dtype=X.dtype)
-        return jnp.linalg.solve(gram, X.T @ y / n)
-    gram = X @ X.T / n + ridge * jnp.eye(n, dtype=X.dtype)
-    return X.T @ jnp.linalg.solve(gram, y / n)
+    return ridge_solve(X, y, ridge)
 
 
 def fit_matrix(X, ridge):
