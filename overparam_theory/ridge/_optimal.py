@@ -26,7 +26,7 @@ from .._precision import as_dtype, precision, resolve_dtype
 from .._results import finalize
 from .._validation import choice
 from ..numerics.batching import map_points
-from ..numerics.roots import bracketed_root
+from ..numerics.minimize import grid_then_newton
 from ._theory import FAILURE_MODES, _anisotropic_point, theory, validate_parameters
 
 
@@ -46,27 +46,19 @@ class OptimalRidge(NamedTuple):
 _GRID = np.linspace(np.log(1e-8), np.log(1e4), 65)
 
 
-def _risk(log_lam, alpha, noise, eig, w, tpow):
+def _risk(log_lam, args):
+    alpha, noise, eig, w, tpow = args
     bias, var, *_ = _anisotropic_point(alpha, jnp.exp(log_lam), noise, eig, w, tpow)
     return bias + var
 
 
 def _optimum_point(alpha, noise, eig, w, tpow):
-    m1 = jnp.sum(w * eig)
-    grid = jnp.log(m1) + jnp.asarray(_GRID)
-    risks = jax.vmap(_risk, in_axes=(0, None, None, None, None, None))(grid, alpha, noise, eig, w, tpow)
-    risks = jnp.where(jnp.isfinite(risks), risks, jnp.inf)
-    i = jnp.argmin(risks)
-    last = grid.shape[0] - 1
-    lo = grid[jnp.maximum(i - 1, 0)]
-    hi = grid[jnp.minimum(i + 1, last)]
-    slope = jax.grad(_risk)
-    root = bracketed_root(lambda u, a: slope(u, *a), lo, hi, (alpha, noise, eig, w, tpow), xtol=1e-13)
+    grid = jnp.log(jnp.sum(w * eig)) + jnp.asarray(_GRID)
+    best = grid_then_newton(_risk, grid, (alpha, noise, eig, w, tpow))
     r0 = _anisotropic_point(alpha, 0.0, noise, eig, w, tpow)
-    risk0 = r0[0] + r0[1]
-    at_zero = (i == 0) & (~root.converged) & (risk0 <= risks[0])
-    at_inf = (i == last) & (~root.converged)
-    lam = jnp.where(at_zero, 0.0, jnp.exp(root.root))
+    at_zero = best.at_lower & (r0[0] + r0[1] <= best.value)
+    at_inf = best.at_upper
+    lam = jnp.where(at_zero, 0.0, jnp.exp(best.u))
     lam_eval = jnp.where(at_zero | at_inf, 1.0, lam)
     bias, var, train, _, conv_k, _, _ = _anisotropic_point(alpha, lam_eval, noise, eig, w, tpow)
     null_bias = jnp.sum(eig * tpow)  # beta_hat = 0
@@ -74,8 +66,8 @@ def _optimum_point(alpha, noise, eig, w, tpow):
     var = jnp.where(at_zero, r0[1], jnp.where(at_inf, 0.0, var))
     train = jnp.where(at_zero, r0[2], jnp.where(at_inf, null_bias + noise, train))
     lam = jnp.where(at_inf, jnp.inf, lam)
-    converged = (root.converged | at_zero | at_inf) & conv_k
-    return lam, bias, var, train, converged, root.iterations, root.residual
+    converged = (best.converged | at_zero | at_inf) & conv_k
+    return lam, bias, var, train, converged, best.iterations, best.residual
 
 
 @jax.jit
