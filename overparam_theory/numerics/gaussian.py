@@ -82,6 +82,7 @@ __all__ = [
     "normal_cdf",
     "log_normal_cdf",
     "mills_ratio",
+    "normal_panel_rule",
 ]
 
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -370,3 +371,45 @@ def mills_ratio(x: Any) -> jnp.ndarray:
     direct = normal_pdf(x_lo) / jsp.ndtr(-x_lo)
     scaled = _SQRT_2_OVER_PI / jsp.erfcx(x_hi * _INV_SQRT_2)
     return jnp.where(low, direct, scaled)
+
+
+# --------------------------------------------------------------------------------------------
+# Composite rule with (traced) panel boundaries
+# --------------------------------------------------------------------------------------------
+
+_PANEL_LIMIT = 11.0  # phi(11) ~ 5e-28: the mass outside [-11, 11] is below float64 resolution
+
+
+def normal_panel_rule(breakpoints: Any, *, n_per_panel: int = 10, n_uniform: int = 24):
+    """Nodes and weights of a composite Gauss-Legendre rule for ``E[f(Z)]``, ``Z ~ N(0, 1)``.
+
+    The interval ``[-11, 11]`` is cut into ``n_uniform`` equal panels *plus* a panel boundary at
+    every entry of ``breakpoints`` (clipped to the interval), and each panel gets an
+    ``n_per_panel``-point Gauss-Legendre rule weighted by ``phi``.  ``breakpoints`` may be
+    traced (shape ``(..., k)``; a batch shape is carried to the result), so the boundaries can
+    follow the kinks of an integrand that move with the unknowns of a fixed point: the hinge
+    proximal map at ``omega = 1 - V`` and ``1``, the jump of a training-error indicator, or a
+    teacher factor ``Phi(xi / s)`` that becomes a step of width ``s`` (give ``s * [1/4 ... 16]``
+    on both sides of 0).  This is the rule recommended by ``classification.md`` (pitfall 4),
+    where plain Gauss-Hermite across the kinks loses several digits.  Panels of zero width
+    (coinciding breakpoints) contribute nothing.
+
+    Returns ``(nodes, weights)`` of shape ``(..., (n_uniform + k) * n_per_panel)``; the weights
+    include ``phi`` and sum to ``1 - 2 H(11)`` (= 1 in float64).
+    """
+    n_per_panel = positive_int("n_per_panel", n_per_panel)
+    n_uniform = positive_int("n_uniform", n_uniform)
+    bp = jnp.asarray(breakpoints)
+    dtype = bp.dtype if jnp.issubdtype(bp.dtype, jnp.floating) else jnp.result_type(float)
+    bp = jnp.clip(jnp.nan_to_num(bp.astype(dtype), nan=0.0), -_PANEL_LIMIT, _PANEL_LIMIT)
+    base = jnp.broadcast_to(
+        jnp.linspace(-_PANEL_LIMIT, _PANEL_LIMIT, n_uniform + 1, dtype=dtype), bp.shape[:-1] + (n_uniform + 1,)
+    )
+    edges = jnp.sort(jnp.concatenate([base, bp], axis=-1), axis=-1)
+    lo, hi = edges[..., :-1, None], edges[..., 1:, None]
+    x, w = _legendre(n_per_panel)
+    half = 0.5 * (hi - lo)
+    nodes = 0.5 * (hi + lo) + half * jnp.asarray(x, dtype)
+    weights = half * jnp.asarray(w, dtype) * _INV_SQRT_2PI * jnp.exp(-0.5 * nodes * nodes)
+    shape = nodes.shape[:-2] + (nodes.shape[-2] * nodes.shape[-1],)
+    return nodes.reshape(shape), weights.reshape(shape)

@@ -1,0 +1,30 @@
+"""Teacher-student GLMs: l2-penalised ERM (square, logistic, hinge, custom convex losses),
+max-margin, separability and Gardner capacity, and the logistic MLE (classification.md sections 1-3).
+
+- :func:`theory`: the saddle-point equations (Aubin et al. 2020; Gaussian covariate model of
+  Loureiro et al. 2021) on a broadcast grid, with diagnostics and implicit gradients.
+- :func:`simulate`: the same estimators at finite ``dim``, batched over seeds.
+- thresholds: :func:`max_margin`, :func:`separability_threshold`, :func:`gardner_capacity`,
+  :func:`logistic_mle_boundary`, :func:`logistic_mle` (Sur-Candes).
+"""
+
+from ..numerics.prox import HINGE, LOGISTIC, SQUARE, MarginLoss, margin_loss
+from ._channels import TEACHERS, logistic_noise_from_beta
+from ._theory import RESULT_FIELDS, GLMTheory, theory
+
+NAME = "glm"
+FIELDS = RESULT_FIELDS
+
+__all__ = [
+    "NAME",
+    "FIELDS",
+    "TEACHERS",
+    "GLMTheory",
+    "theory",
+    "MarginLoss",
+    "margin_loss",
+    "SQUARE",
+    "LOGISTIC",
+    "HINGE",
+    "logistic_noise_from_beta",
+]
