@@ -139,6 +139,77 @@ def loop_random_features(alpha, width, ridge, mu1, mu_star):
 # Cases.
 
 
+def _logistic_prox(t0, V):
+    """Scalar logistic prox: root of t - t0 - V sigma(-t) in [t0, t0 + V] (Newton + bisection)."""
+    lo, hi = t0, t0 + V
+    t = t0 + 0.5 * V
+    for _ in range(200):
+        s = 1.0 / (1.0 + math.exp(t)) if t > -700 else 1.0
+        g = t - t0 - V * s
+        if g > 0:
+            hi = t
+        else:
+            lo = t
+        if abs(g) <= 1e-15 * (abs(t) + abs(t0) + V) or hi - lo <= 1e-15 * max(1.0, abs(t)):
+            break
+        newton = t - g / (1.0 + V * s * (1.0 - s))
+        t = newton if lo < newton < hi else 0.5 * (lo + hi)
+    s = 1.0 / (1.0 + math.exp(t)) if t > -700 else 1.0
+    return t, 1.0 / (1.0 + V * s * (1.0 - s))
+
+
+def loop_glm(alpha, ridge, loss):
+    """classification.md section 1 the way per-paper research code does it: for each alpha a
+    damped (0.5) iteration of (m, q, V), each step three ``scipy.integrate.quad`` integrals over
+    the student field with a scalar prox per integrand evaluation (sign teacher, rho = 1)."""
+    from scipy.integrate import quad
+    from scipy.stats import norm
+
+    lam = float(ridge)
+    out_m, out_q, out_err = [], [], []
+    for a in alpha.tolist():
+        m, q, V = 0.5, 0.6, 1.0 / (lam + a)
+        for _ in range(5000):
+            sq = math.sqrt(q)
+            V0 = max(1.0 - m * m / q, 1e-300)
+            sv0 = math.sqrt(V0)
+
+            def terms(xi):
+                t0 = sq * xi
+                if loss == "hinge":
+                    if t0 < 1 - V:
+                        p, dp = t0 + V, 1.0
+                    elif t0 <= 1:
+                        p, dp = 1.0, 0.0
+                    else:
+                        p, dp = t0, 1.0
+                else:
+                    p, dp = _logistic_prox(t0, V)
+                w0 = m * xi / sq
+                return (p - t0) / V, (dp - 1.0) / V, norm.cdf(w0 / sv0), norm.pdf(w0 / sv0) / sv0
+
+            pts = [0.0] + ([(1 - V) / sq, 1 / sq] if loss == "hinge" else [])
+            pts = [p for p in pts if -11 < p < 11]
+
+            def integral(fn):
+                return quad(lambda x: fn(*terms(x)) * math.exp(-0.5 * x * x) / math.sqrt(2 * math.pi),
+                            -11, 11, points=pts, epsabs=1e-13, epsrel=1e-12, limit=200)[0]
+
+            V_hat = -2 * a * integral(lambda f, df, P, D: P * df)
+            q_hat = 2 * a * integral(lambda f, df, P, D: P * f * f)
+            m_hat = 2 * a * integral(lambda f, df, P, D: D * f)
+            denom = lam + V_hat
+            new = (m_hat / denom, (m_hat * m_hat + q_hat) / denom**2, 1.0 / denom)
+            change = max(abs(n - o) / max(1.0, abs(o)) for n, o in zip(new, (m, q, V)))
+            m, q, V = (0.5 * o + 0.5 * n for o, n in zip((m, q, V), new))
+            if change < 1e-11:
+                break
+        out_m.append(m)
+        out_q.append(q)
+        out_err.append(math.acos(min(1.0, m / math.sqrt(q))) / math.pi)
+    return {"m": np.array(out_m), "q": np.array(out_q), "test_error": np.array(out_err)}
+
+
 @dataclass
 class Case:
     name: str
@@ -233,6 +304,22 @@ def build_cases(quick: bool) -> list[Case]:
             f4,
         )
     )
+    # 5-6. GLM learning curves (saddle point of logistic / hinge ERM), vs a scipy.quad loop.
+    n5 = 8 if quick else 100
+    alpha5 = np.linspace(0.2, 5.0, n5)
+    f5 = ("m", "q", "test_error")
+    for number, loss in ((5, "logistic"), (6, "hinge")):
+        cases.append(
+            Case(
+                f"{number}. glm {loss} curve",
+                n5,
+                (lambda loss=loss: _fields(ot.glm.theory(alpha=alpha5, ridge=0.1, loss=loss), f5)),
+                (lambda idx, loss=loss: loop_glm(alpha5[idx], 0.1, loss)),
+                2 if quick else 5,
+                f"glm.theory(alpha=linspace(0.2, 5, {n5}), ridge=0.1, loss={loss!r}, sign teacher)",
+                f5,
+            )
+        )
     return cases
 
 

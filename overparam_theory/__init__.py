@@ -8,6 +8,7 @@ names); :func:`compare` runs both and reports z-scores.  Conventions follow
 
 from importlib.metadata import PackageNotFoundError, version
 
+from . import glm as glm
 from . import kernel as kernel
 from . import numerics as numerics
 from . import random_features as random_features

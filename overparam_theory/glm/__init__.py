@@ -10,9 +10,21 @@ max-margin, separability and Gardner capacity, and the logistic MLE (classificat
 
 from ..numerics.prox import HINGE, LOGISTIC, SQUARE, MarginLoss, margin_loss
 from ._channels import TEACHERS, logistic_noise_from_beta
+from ._mle import LogisticMLE, logistic_mle
 from ._theory import RESULT_FIELDS, GLMTheory, theory
+from ._thresholds import (
+    MaxMargin,
+    NotSeparableWarning,
+    cover_separability_probability,
+    gardner_capacity,
+    logistic_mle_boundary,
+    max_margin,
+    separability_threshold,
+)
 
 NAME = "glm"
+PARAMETERS = ("alpha", "ridge", "loss", "teacher", "noise", "flip", "signal", "spectrum", "teacher_power")
+GRID_PARAMETERS = ("alpha", "ridge", "noise", "flip", "signal")  # one value per grid point (broadcast)
 FIELDS = RESULT_FIELDS
 
 __all__ = [
@@ -21,6 +33,15 @@ __all__ = [
     "TEACHERS",
     "GLMTheory",
     "theory",
+    "max_margin",
+    "MaxMargin",
+    "NotSeparableWarning",
+    "separability_threshold",
+    "gardner_capacity",
+    "cover_separability_probability",
+    "logistic_mle_boundary",
+    "logistic_mle",
+    "LogisticMLE",
     "MarginLoss",
     "margin_loss",
     "SQUARE",

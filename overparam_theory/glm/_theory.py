@@ -50,7 +50,6 @@ linear for ``q``); ``solver="fixed_point"`` forces the general solver, which tes
 
 from __future__ import annotations
 
-import math
 from typing import NamedTuple
 
 import jax
@@ -65,7 +64,8 @@ from ..numerics.batching import map_points
 from ..numerics.fixed_point import fixed_point
 from ..numerics.gaussian import normal_panel_rule
 from ..numerics.prox import SQUARE, MarginLoss, resolve_loss
-from ._channels import CLASSIFIERS, TEACHERS, Channel, label_moments, p_plus, test_errors
+from ._channels import TEACHERS, Channel, label_moments, p_plus, test_errors
+from ._thresholds import separability_threshold
 
 
 class GLMTheory(NamedTuple):
@@ -131,8 +131,13 @@ def _any(condition, value) -> bool:
     return False if is_traced(value) else bool(np.any(condition(np.asarray(value))))
 
 
-def validate_parameters(alpha, ridge, loss, teacher, noise, flip, signal, spectrum=None, teacher_power=None) -> Problem:
-    """Validate and broadcast the GLM parameters (``ValueError`` naming the argument and range)."""
+def validate_parameters(
+    alpha, ridge, loss, teacher, noise, flip, signal, spectrum=None, teacher_power=None, *, allow_hard_margin=False
+) -> Problem:
+    """Validate and broadcast the GLM parameters (``ValueError`` naming the argument and range).
+
+    ``allow_hard_margin``: accept ``ridge = 0`` for the hinge loss (the simulator's hard-margin SVM).
+    """
     loss = resolve_loss(loss)
     teacher = choice("teacher", teacher, TEACHERS)
     alpha = real_array("alpha", alpha, low=0.0, low_open=True)
@@ -149,7 +154,7 @@ def validate_parameters(alpha, ridge, loss, teacher, noise, flip, signal, spectr
             )
         if _any(lambda v: v != 0, flip):
             raise ValueError("flip (label-flip probability) applies to classification teachers, not teacher='linear'")
-    if not loss.smooth and _any(lambda v: v == 0, ridge):
+    if not loss.smooth and not (allow_hard_margin and loss.name == "hinge") and _any(lambda v: v == 0, ridge):
         raise ValueError(
             f"ridge must be > 0 for the non-smooth loss {loss.name!r} (ridge = 0 is the hard-margin limit: use glm.max_margin)"
         )
@@ -294,6 +299,32 @@ def _observables(loss, teacher, alpha, m, q, V, rho, noise, flip):
     train_loss = jnp.where(interpolating, 0.0, 2.0 * jnp.sum(w * P * loss.value(prox)))
     train_error = jnp.where(interpolating, 0.0, 2.0 * jnp.sum(w * P * (prox < 0)))
     return test_error, clean, test_loss, train_loss, train_error
+
+
+def _check_unregularised(p: Problem) -> None:
+    """``ridge = 0`` with a margin loss other than square is the unpenalised minimiser, which
+    exists only if the training data are not linearly separable: ``alpha > alpha_s``."""
+    if p.loss is SQUARE or is_traced(p.ridge) or not np.any(np.asarray(p.ridge) == 0):
+        return
+    shape = p.shape
+    zero = np.broadcast_to(np.asarray(p.ridge) == 0, shape)
+    alpha = np.broadcast_to(np.asarray(p.alpha, float), shape)[zero]
+    kw = {k: np.broadcast_to(np.asarray(getattr(p, k), float), shape)[zero] for k in ("noise", "flip", "signal")}
+    alpha_s = np.asarray(separability_threshold(teacher=p.teacher, on_failure="raise", **kw).alpha_s)
+    separable = alpha <= alpha_s
+    if np.any(separable):
+        i = int(np.flatnonzero(separable)[0])
+        raise ValueError(
+            f"ridge = 0 with loss={p.loss.name!r}: the unpenalised minimiser does not exist where the data are "
+            f"separable, alpha <= alpha_s (e.g. alpha={alpha[i]:.4g} <= alpha_s={alpha_s[i]:.4g}); "
+            "use ridge > 0, or glm.max_margin for the separable limit"
+        )
+
+
+def population_test_loss(loss, channel, m, q, rho):
+    """``E l(y, x.w/sqrt d)`` over a fresh sample for a student with overlaps ``(m, q)``."""
+    xi, w, omega, P, _, _, _ = _channel_terms(loss, channel, m, q, jnp.ones_like(q), rho)
+    return 2.0 * jnp.sum(w * P * loss.value(omega))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -451,6 +482,7 @@ def theory(
     tol = float(real_array("tol", tol, low=0.0, low_open=True))
     max_iter = int(real_array("max_iter", max_iter, low=1.0))
     p = validate_parameters(alpha, ridge, loss, teacher, noise, flip, signal, spectrum, teacher_power)
+    _check_unregularised(p)
     if dtype == "float32":
         tol = max(tol, 1e-6)
     fn = _compiled(p.loss, p.teacher, solver, tol, max_iter, p.spectrum is not None)
