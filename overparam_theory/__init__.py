@@ -23,4 +23,4 @@ try:
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0+local"
 
-MODELS = {"ridge": ridge, "kernel": kernel, "random_features": random_features}
+MODELS = {"ridge": ridge, "kernel": kernel, "random_features": random_features, "glm": glm}

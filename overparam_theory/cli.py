@@ -8,7 +8,8 @@ Subcommands::
     overparam-theory compare  MODEL [parameters] [--dim D] [--n-seeds S] [--seed K] [--out DIR]
                               [--fail-above Z]
 
-``MODEL`` is a key of :data:`overparam_theory.MODELS` (``ridge``, ``kernel``);
+``MODEL`` is a key of :data:`overparam_theory.MODELS` (``ridge``, ``kernel``, ``random_features``,
+``glm``);
 ``overparam-theory SUBCOMMAND MODEL --help`` lists that model's parameters.  A grid value is a
 scalar (``0.5``), a comma list (``0.1,0.5,1``) or ``start:stop:num`` (``numpy.linspace``).
 When several parameters have more than one value, their Cartesian product is evaluated (one
@@ -394,7 +395,52 @@ class _RandomFeaturesCLI(_ModelCLI):
         return {"activation": args.activation}
 
 
-_CLIS = {"ridge": _RidgeCLI(), "kernel": _KernelCLI(), "random_features": _RandomFeaturesCLI()}
+class _GLMCLI(_ModelCLI):
+    name = "glm"
+    grid_options = (
+        ("alpha", "--alpha", parse_grid, "0.2:4:12", "samples per input dimension alpha = n/d > 0"),
+        (
+            "ridge",
+            "--ridge",
+            parse_grid,
+            "0.01",
+            "penalty lambda >= 0 on the *summed* loss, sum_mu l + (lambda/2)|w|^2 (scikit-learn C = 1/lambda on "
+            "features x/sqrt d); hinge needs > 0 in theory (ridge -> 0+ is the max-margin limit)",
+        ),
+        (
+            "noise",
+            "--noise",
+            parse_grid,
+            "0",
+            "variance of the teacher's pre-sign noise (probit: Gaussian, logistic: logistic-distributed; "
+            "linear teacher: label noise); 0 for the sign teacher",
+        ),
+        ("flip", "--flip", parse_grid, "0", "label-flip probability in [0, 1/2]"),
+        ("signal", "--signal", parse_grid, "1", "teacher variance rho = |w*|^2/d > 0"),
+    )
+
+    def add_extra_arguments(self, group):
+        from .glm._channels import TEACHERS
+        from .numerics.prox import LOSSES
+
+        group.add_argument(
+            "--loss", choices=tuple(LOSSES), default="logistic", help="ERM loss of the margin (default: logistic)"
+        )
+        group.add_argument(
+            "--teacher",
+            choices=TEACHERS,
+            default="sign",
+            help="teacher channel y = sign(z + noise) with label flips, or 'linear' regression (default: sign)",
+        )
+
+    def fixed(self, args):
+        return {"loss": args.loss, "teacher": args.teacher}
+
+    def describe(self, args):
+        return {"loss": args.loss, "teacher": args.teacher}
+
+
+_CLIS = {"ridge": _RidgeCLI(), "kernel": _KernelCLI(), "random_features": _RandomFeaturesCLI(), "glm": _GLMCLI()}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -661,14 +707,14 @@ def _add_common(parser, command, model):
         )
     if command in ("simulate", "compare"):
         sim = parser.add_argument_group("simulation")
-        if model in ("ridge", "random_features"):
+        if model in ("ridge", "random_features", "glm"):
             sim.add_argument(
                 "--dim",
                 type=_int_option("dim"),
-                default=200,
+                default=500 if model == "glm" else 200,
                 metavar="D",
                 help="input dimension d of the simulation; each point uses n = round(alpha * d) samples "
-                "(and N = round(width * d) features for random_features) (default: 200)",
+                "(and N = round(width * d) features for random_features) (default: 200; glm: 500)",
             )
         if model == "ridge":
             sim.add_argument(

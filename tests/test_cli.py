@@ -49,7 +49,8 @@ def test_list_text(capsys):
 def test_list_json(capsys):
     assert main(["list", "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
-    assert set(info) == {"ridge", "kernel", "random_features"}
+    assert set(info) == {"ridge", "kernel", "random_features", "glm"}
+    assert info["glm"]["fields"][:2] == ["test_error", "clean_test_error"]
     assert info["random_features"]["fields"][:3] == ["excess_risk", "bias", "variance"]
     assert info["ridge"]["fields"] == ["excess_risk", "bias", "variance", "train_error"]
     assert "alpha" in info["ridge"]["grid_parameters"]
@@ -212,3 +213,19 @@ def test_theory_random_features(tmp_path):
     rows = _read_csv(tmp_path / "random_features_theory.csv")
     assert len(rows) == 8 and {"width", "alpha", "bias_factor", "variance_factor", "converged"} <= set(rows[0])
     assert (tmp_path / "random_features_theory.png").exists()
+
+
+def test_glm_theory_and_bad_loss(tmp_path, capsys):
+    assert main(["theory", "glm", "--alpha", "0.5,2", "--ridge", "0.1", "--loss", "hinge", "--flip", "0.1",
+                 "--out", str(tmp_path)]) == 0
+    with open(tmp_path / "glm_theory.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 2 and float(rows[1]["test_error"]) < float(rows[0]["test_error"])
+    with pytest.raises(SystemExit) as exc:
+        main(["theory", "glm", "--loss", "huber"])
+    assert exc.value.code == 2
+    with pytest.raises(SystemExit) as exc:
+        main(["theory", "glm", "--ridge", "-1"])
+    assert exc.value.code == 2
+    assert "ridge must be in [0, inf)" in capsys.readouterr().err
+

@@ -1,0 +1,216 @@
+"""Finite-size Monte Carlo of l2-penalised ERM in the teacher-student GLM (same names as ``theory``).
+
+Per seed and grid point: ``n = round(alpha * dim)`` inputs ``x ~ N(0, Sigma)`` (``Sigma = I``, or
+diagonal with the spectrum's eigenvalues, each level repeated ``weight * dim`` times), a teacher
+``w*`` with ``|w*|^2/dim = signal`` exactly (uniform direction; with a spectrum the level-``k``
+coordinates carry ``teacher_power_k`` with random signs, and teacher variance beyond
+``sum_k eigenvalue_k teacher_power_k`` is added to ``z`` as an independent Gaussian the inputs do
+not see), teacher fields ``z = x . w*/sqrt(dim)`` and labels from the channel.  The estimator is
+computed exactly (``glm._estimators``: closed form for square loss, Newton for logistic and
+custom smooth losses, an interior-point method for hinge; ``loss="hinge", ridge=0`` is the
+hard-margin SVM) and the observables are
+
+- ``m``, ``q``, ``cosine`` from ``w_hat`` and ``w*`` (with ``Sigma``: ``w^T Sigma w*/d`` ...);
+- ``test_error``, ``clean_test_error``, ``test_loss``: the *population* values of ``w_hat`` (for
+  Gaussian inputs they are functions of ``(m, q, rho)`` only, evaluated by the same closed forms /
+  quadrature as the theory), so no test-set noise is added;
+- ``train_loss``, ``train_error``: on the training sample.
+
+Seed means and standard errors are reported; a point where some fit did not converge (or the
+hard-margin problem is infeasible) is NaN and counted in ``fit_failures`` with a warning.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from functools import partial
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .._montecarlo import run_grid, seed_batched
+from .._precision import precision
+from .._results import Estimate, estimate
+from .._validation import positive_int
+from ..numerics.prox import HINGE, LOGISTIC, SQUARE
+from . import _estimators
+from ._channels import Channel, sample_labels, test_errors
+from ._theory import population_test_loss, validate_parameters
+
+
+class GLMSimulation(NamedTuple):
+    """Monte Carlo estimates (seed mean, standard error) of the GLM observables.
+
+    ``alpha`` holds the realised ``n/dim``; ``fit_failures`` counts seeds per point whose
+    estimator did not converge (their point is NaN).
+    """
+
+    test_error: Estimate
+    clean_test_error: Estimate
+    test_loss: Estimate
+    train_loss: Estimate
+    train_error: Estimate
+    m: Estimate
+    q: Estimate
+    cosine: Estimate
+    alpha: np.ndarray
+    n_samples: np.ndarray
+    dim: int
+    fit_failures: np.ndarray
+
+
+_OBSERVABLES = ("test_error", "clean_test_error", "test_loss", "train_loss", "train_error", "m", "q", "cosine")
+
+
+def _fit(loss, X, y, ridge, hard_margin):
+    if hard_margin:
+        return _estimators.fit_max_margin(X, y)
+    if loss is SQUARE:
+        return _estimators.fit_square(X, y, ridge)
+    if loss is LOGISTIC:
+        return _estimators.fit_logistic(X, y, ridge)
+    if loss is HINGE:
+        return _estimators.fit_hinge(X, y, ridge)
+    if loss.smooth:
+        return _estimators.fit_smooth(X, y, ridge, loss.value)
+    raise ValueError(f"simulate has no solver for the non-smooth custom loss {loss.name!r}")
+
+
+def _one_seed(key, alpha_unused, ridge, noise, flip, rho, sqrt_eig, level_amp, *, n, loss, teacher, hard_margin):
+    d = sqrt_eig.shape[0]
+    k_x, k_w, k_s, k_e, k_y = jax.random.split(key, 5)
+    X = jax.random.normal(k_x, (n, d)) * sqrt_eig
+    if level_amp is None:
+        g = jax.random.normal(k_w, (d,))
+        w_star = jnp.sqrt(rho * d) * g / jnp.linalg.norm(g)
+        extra = jnp.zeros(())
+    else:
+        signs = jnp.where(jax.random.bernoulli(k_w, 0.5, (d,)), 1.0, -1.0)
+        w_star = level_amp * signs
+        extra = jnp.maximum(rho - jnp.sum((sqrt_eig * w_star) ** 2) / d, 0.0)
+    z = X @ w_star / math.sqrt(d) + jnp.sqrt(extra) * jax.random.normal(k_e, (n,))
+    y = sample_labels(k_y, teacher, z, noise, flip)
+    fit = _fit(loss, X, y, ridge, hard_margin)
+    w = fit.weights
+    cov_w = sqrt_eig**2 * w
+    m = jnp.dot(cov_w, w_star) / d
+    q = jnp.dot(cov_w, w) / d
+    rho_d = jnp.sum((sqrt_eig * w_star) ** 2) / d + extra
+    pred = X @ w / math.sqrt(d)
+    channel = Channel(teacher, noise, flip)
+    if teacher == "linear":
+        excess = rho_d - 2 * m + q
+        test, clean = excess + noise, excess
+        resid = jnp.mean((y - pred) ** 2)
+        test_loss, train_loss, train_error = 0.5 * test, 0.5 * resid, resid
+    else:
+        test, clean = test_errors(channel, m, q, rho_d)
+        test_loss = population_test_loss(loss, channel, m, q, rho_d)
+        margins = y * pred
+        train_loss = jnp.mean(loss.value(margins))
+        train_error = jnp.mean(margins < 0)
+    ok = fit.converged & fit.feasible
+    values = (test, clean, test_loss, train_loss, train_error, m, q, m / jnp.sqrt(rho_d * q))
+    return tuple(jnp.where(ok, v, jnp.nan) for v in values) + (~ok,)
+
+
+@partial(jax.jit, static_argnames=("n", "loss", "teacher", "isotropic", "hard_margin"))
+def _run_group(keys, alpha, ridge, noise, flip, rho, sqrt_eig, level_amp, *, n, loss, teacher, isotropic, hard_margin):
+    one = partial(_one_seed, n=n, loss=loss, teacher=teacher, hard_margin=hard_margin)
+
+    def point(point_keys, a, r, e, f, s):
+        return seed_batched(
+            lambda k, *p: one(k, *p, sqrt_eig, None if isotropic else level_amp), point_keys, (a, r, e, f, s)
+        )
+
+    out = jax.lax.map(lambda args: point(*args), (keys, alpha, ridge, noise, flip, rho))
+    return dict(zip(_OBSERVABLES + ("failed",), out))
+
+
+def simulate(
+    *,
+    alpha,
+    ridge=1e-2,
+    loss="logistic",
+    teacher="sign",
+    noise=0.0,
+    flip=0.0,
+    signal=1.0,
+    spectrum=None,
+    teacher_power=None,
+    dim=500,
+    n_seeds=16,
+    seed=0,
+    progress=False,
+    devices=None,
+) -> GLMSimulation:
+    """Finite-size ERM with the parameters of :func:`~overparam_theory.glm.theory` (module docstring).
+
+    Args:
+        alpha, ridge, loss, teacher, noise, flip, signal, spectrum, teacher_power: as in
+            ``theory``; additionally ``loss="hinge", ridge=0`` is the hard-margin SVM (compare
+            with :func:`~overparam_theory.glm.max_margin`).
+        dim: input dimension ``d``; ``n = round(alpha d)``.
+        n_seeds: independent seeds per point (>= 2); seed: int or JAX key.
+        progress: print one line per compiled sample size.
+        devices: unused placeholder for API parity (seeds are vmapped on the default device).
+
+    Returns:
+        :class:`GLMSimulation`.
+    """
+    dim = positive_int("dim", dim, minimum=2)
+    n_seeds = positive_int("n_seeds", n_seeds, minimum=2)
+    p = validate_parameters(alpha, ridge, loss, teacher, noise, flip, signal, spectrum, teacher_power, allow_hard_margin=True)
+    shape = p.shape
+    hard_margin = p.loss is HINGE and bool(np.any(np.asarray(p.ridge) == 0))
+    if hard_margin and not np.all(np.asarray(p.ridge) == 0):
+        raise ValueError("ridge: with loss='hinge' use either ridge = 0 everywhere (hard margin) or ridge > 0 everywhere")
+    flat = [np.broadcast_to(np.asarray(a, float), shape).reshape(-1) for a in (p.alpha, p.ridge, p.noise, p.flip, p.signal)]
+    n_samples = np.maximum(1, np.rint(flat[0] * dim)).astype(int)
+    if p.spectrum is None:
+        sqrt_eig = np.ones(dim)
+        level_amp = np.ones(dim)
+    else:
+        counts = np.rint(np.asarray(p.spectrum.weights) * dim).astype(int)
+        counts[-1] = dim - counts[:-1].sum()
+        if np.any(counts < 0):
+            raise ValueError("dim is too small to represent the spectrum's weights")
+        eig = np.repeat(np.asarray(p.spectrum.eigenvalues, float), counts)
+        tp = np.asarray(p.teacher_power, float)
+        per_coord = np.where(counts > 0, tp * dim / np.maximum(counts, 1), 0.0)
+        sqrt_eig = np.sqrt(eig)
+        level_amp = np.sqrt(np.repeat(per_coord, counts))
+    with precision("float64"):
+        raw = run_grid(
+            lambda keys, *params, size: _run_group(
+                keys, *params, jnp.asarray(sqrt_eig), jnp.asarray(level_amp),
+                n=size, loss=p.loss, teacher=p.teacher, isotropic=p.spectrum is None, hard_margin=hard_margin,
+            ),
+            n_samples,
+            flat,
+            seed=seed,
+            n_seeds=n_seeds,
+            label=f"glm.simulate ({p.loss.name}, d={dim})",
+            progress=progress,
+        )
+    failures = raw.pop("failed").sum(axis=1).astype(int)
+    if np.any(failures):
+        bad = np.flatnonzero(failures)
+        warnings.warn(
+            f"glm.simulate: {int(failures.sum())} fit(s) at {bad.size} point(s) did not converge or were infeasible "
+            f"(e.g. alpha={flat[0][bad[0]]:.4g}, ridge={flat[1][bad[0]]:.4g}); those points are NaN",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    est = {k: estimate(raw[k], axis=1) for k in _OBSERVABLES}
+    est = {k: Estimate(v.mean.reshape(shape), v.stderr.reshape(shape), v.n_seeds) for k, v in est.items()}
+    return GLMSimulation(
+        **est,
+        alpha=(n_samples / dim).reshape(shape),
+        n_samples=n_samples.reshape(shape),
+        dim=dim,
+        fit_failures=failures.reshape(shape),
+    )
