@@ -65,6 +65,9 @@ def seed_batched(one, keys, params, devices=None):
         mesh=mesh,
         in_specs=(PartitionSpec("seeds"),) + (PartitionSpec(),) * len(params),
         out_specs=PartitionSpec("seeds"),
+        # Each device only runs its own seeds; solvers whose loop carries start from constants
+        # (e.g. Newton from w = 0) would otherwise fail the varying-manual-axes type check.
+        check_vma=False,
     )
     return sharded(keys, *params)
 

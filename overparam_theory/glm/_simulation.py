@@ -31,7 +31,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._montecarlo import run_grid, seed_batched
+from .._montecarlo import resolve_devices, run_grid, seed_batched
 from .._precision import precision
 from .._results import Estimate, estimate
 from .._validation import positive_int
@@ -117,17 +117,19 @@ def _one_seed(key, alpha_unused, ridge, noise, flip, rho, sqrt_eig, level_amp, *
     return tuple(jnp.where(ok, v, jnp.nan) for v in values) + (~ok,)
 
 
-@partial(jax.jit, static_argnames=("n", "loss", "teacher", "isotropic", "hard_margin"))
-def _run_group(keys, alpha, ridge, noise, flip, rho, sqrt_eig, level_amp, *, n, loss, teacher, isotropic, hard_margin):
+@partial(jax.jit, static_argnames=("n", "loss", "teacher", "isotropic", "hard_margin", "devices"))
+def _run_group(
+    keys, alpha, ridge, noise, flip, rho, sqrt_eig, level_amp, *, n, loss, teacher, isotropic, hard_margin, devices
+):
     one = partial(_one_seed, n=n, loss=loss, teacher=teacher, hard_margin=hard_margin)
 
     def point(point_keys, a, r, e, f, s):
         run = lambda k, *p: one(k, *p, sqrt_eig, None if isotropic else level_amp)  # noqa: E731
-        if hard_margin:
+        if hard_margin and devices is None:
             # Seeds one after another: the vmapped hard-margin interior-point solve did not finish
             # in 4 minutes at d = 500, n = 1000 on jax 0.10.2 / CPU (2 seeds), while lax.map takes 3 s.
             return jax.lax.map(lambda k: run(k, a, r, e, f, s), point_keys)
-        return seed_batched(run, point_keys, (a, r, e, f, s))
+        return seed_batched(run, point_keys, (a, r, e, f, s), devices)
 
     out = jax.lax.map(lambda args: point(*args), (keys, alpha, ridge, noise, flip, rho))
     return dict(zip(_OBSERVABLES + ("failed",), out))
@@ -159,12 +161,15 @@ def simulate(
         dim: input dimension ``d``; ``n = round(alpha d)``.
         n_seeds: independent seeds per point (>= 2); seed: int or JAX key.
         progress: print one line per compiled sample size.
-        devices: unused placeholder for API parity (seeds are vmapped on the default device).
+        devices: ``None`` (one device: ``vmap`` over seeds, or ``lax.map`` for hard-margin fits),
+            ``"all"`` or a list of JAX devices to shard the seeds over (``n_seeds`` a multiple of
+            their number; each device maps its seeds with ``lax.map``).
 
     Returns:
         :class:`GLMSimulation`.
     """
     dim = positive_int("dim", dim, minimum=2)
+    devices = resolve_devices(devices)
     n_seeds = positive_int("n_seeds", n_seeds, minimum=2)
     p = validate_parameters(alpha, ridge, loss, teacher, noise, flip, signal, spectrum, teacher_power, allow_hard_margin=True)
     shape = p.shape
@@ -191,6 +196,7 @@ def simulate(
             lambda keys, *params, size: _run_group(
                 keys, *params, jnp.asarray(sqrt_eig), jnp.asarray(level_amp),
                 n=size, loss=p.loss, teacher=p.teacher, isotropic=p.spectrum is None, hard_margin=hard_margin,
+                devices=None if devices is None else tuple(devices),
             ),
             n_samples,
             flat,
