@@ -8,6 +8,7 @@ names); :func:`compare` runs both and reports z-scores.  Conventions follow
 
 from importlib.metadata import PackageNotFoundError, version
 
+from . import amp as amp
 from . import glm as glm
 from . import kernel as kernel
 from . import numerics as numerics
@@ -23,4 +24,4 @@ try:
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0+local"
 
-MODELS = {"ridge": ridge, "kernel": kernel, "random_features": random_features, "glm": glm}
+MODELS = {"ridge": ridge, "kernel": kernel, "random_features": random_features, "glm": glm, "amp": amp}

@@ -105,7 +105,7 @@ def run_grid(run_group, sizes, point_params, *, seed, n_seeds, label, progress, 
     group and returns a dict of ``(points, n_seeds)`` arrays.  Each point gets independent
     seeds (:func:`point_keys`), so z-scores of different points are independent.
 
-    Returns ``{field: (n_points, n_seeds) NumPy array}``.
+    Returns ``{field: (n_points, n_seeds, ...) NumPy array}`` (trailing axes: per-seed arrays).
     """
     keys = seed_keys(seed, n_seeds)
     sizes = np.asarray(sizes)
@@ -116,6 +116,7 @@ def run_grid(run_group, sizes, point_params, *, seed, n_seeds, label, progress, 
         idx = np.flatnonzero(sizes == size)
         res = run_group(point_keys(keys, idx), *(jnp.asarray(p[idx]) for p in point_params), size=int(size), **(static or {}))
         for field, values in res.items():
-            out.setdefault(field, np.empty((sizes.size, keys.shape[0])))[idx] = np.asarray(values)
+            values = np.asarray(values)  # (points, n_seeds) + per-seed shape (e.g. a trajectory)
+            out.setdefault(field, np.empty((sizes.size,) + values.shape[1:]))[idx] = values
         bar.step(f"size {size}")
     return out

@@ -60,7 +60,7 @@ from .._precision import as_dtype, precision, resolve_dtype
 from .._results import finalize
 from .._validation import broadcast, choice, is_traced, real_array
 from ..numerics import spectra as _spectra
-from ..numerics.batching import map_points
+from ..numerics.batching import map_points, padded_call
 from ..numerics.fixed_point import fixed_point
 from ..numerics.gaussian import normal_panel_rule
 from ..numerics.prox import SQUARE, MarginLoss, resolve_loss
@@ -410,17 +410,6 @@ def _compiled(loss, teacher, solver, tol, max_iter, with_spectrum):
     return _COMPILED[key]
 
 
-def _padded_call(fn, arrays, shared, shape):
-    """Evaluate ``fn`` on the flattened grid padded to a power-of-two length (the padding
-    repeats the last point), so grids of different sizes share a few compilations."""
-    flat = [np.broadcast_to(np.asarray(a), shape).reshape(-1) for a in arrays]
-    n = flat[0].size
-    size = 1 << max(0, (n - 1).bit_length())
-    flat = [np.concatenate([a, np.repeat(a[-1:], size - n)]) if size > n else a for a in flat]
-    out = fn(*(jnp.asarray(a) for a in flat), *shared)
-    return tuple(jnp.reshape(o[:n], shape) for o in out)
-
-
 def theory(
     *,
     alpha,
@@ -494,5 +483,5 @@ def theory(
         if any(isinstance(a, jax.core.Tracer) for a in args):
             out = fn(*jnp.broadcast_arrays(*args), *shared)
         else:
-            out = _padded_call(fn, args, shared, p.shape)
+            out = padded_call(fn, args, shared, p.shape)
     return finalize(GLMTheory(*out), on_failure, f"GLM saddle point ({p.loss.name} loss, {p.teacher} teacher)")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 CPU_WORK_BUDGET = 1 << 16  # array elements per vmapped batch on CPU (measured, see above)
 ACCELERATOR_WORK_BUDGET = 1 << 26
@@ -47,3 +48,18 @@ def map_points(fn, points, shared=(), *, work_per_point: int = 1):
     else:
         out = jax.lax.map(lambda p: fn(*p, *shared), flat, batch_size=size)
     return tuple(jnp.reshape(o, shape + o.shape[1:]) for o in out)
+
+
+def padded_call(fn, arrays, shared, shape):
+    """``fn`` on the flattened, broadcast grid padded to a power-of-two length.
+
+    The padding repeats the last point, so grids of different sizes share a few compilations
+    of a jitted ``fn(*flat_arrays, *shared) -> tuple``; each output is cut back to the grid and
+    reshaped to ``shape + per-point shape``.
+    """
+    flat = [np.broadcast_to(np.asarray(a), shape).reshape(-1) for a in arrays]
+    n = flat[0].size
+    size = 1 << max(0, (n - 1).bit_length())
+    flat = [np.concatenate([a, np.repeat(a[-1:], size - n)]) if size > n else a for a in flat]
+    out = fn(*(jnp.asarray(a) for a in flat), *shared)
+    return tuple(jnp.reshape(o[:n], shape + o.shape[1:]) for o in out)

@@ -77,11 +77,13 @@ __all__ = [
     "gauss_hermite_nodes",
     "expect_normal",
     "expect_normal_split",
+    "normal_split_rule",
     "expect_normal_2d",
     "normal_pdf",
     "normal_cdf",
     "log_normal_cdf",
     "mills_ratio",
+    "erfcx",
     "normal_panel_rule",
 ]
 
@@ -231,6 +233,18 @@ def expect_normal_split(
     return jnp.sum(weights * fn(points), axis=-1)
 
 
+def normal_split_rule(kink: Any, *, mean: Any = 0.0, std: Any = 1.0, n_nodes: int = 64):
+    """Nodes and weights of :func:`expect_normal_split` (for integrands evaluated in one batch).
+
+    Returns ``(points, weights)`` of shape ``batch + (2 * n_nodes,)``, the first half on the
+    side ``<= kink``; ``E[f(mean + std Z)] ~ sum(weights * f(points), -1)``.
+    """
+    n_nodes = positive_int("n_nodes", n_nodes)
+    _check_std(std)
+    dtype = _float_dtype(kink, mean, std)
+    return _split_rule(jnp.asarray(kink, dtype), jnp.asarray(mean, dtype), jnp.asarray(std, dtype), n_nodes)
+
+
 @functools.partial(jax.jit, static_argnames=("n_nodes",))
 def _split_rule(kink, mean, std, n_nodes):
     """Points ``batch + (2 n,)`` (left half-line first) and weights of the split rule."""
@@ -338,6 +352,26 @@ def normal_cdf(x: Any) -> jnp.ndarray:
     return jsp.ndtr(_as_float(x))
 
 
+_ERFCX_SERIES_FROM = 25.0
+
+
+def erfcx(x: Any) -> jnp.ndarray:
+    """Scaled complementary error function ``exp(x^2) erfc(x)``, relatively accurate for all ``x``.
+
+    ``jax.scipy.special.erfcx`` (jax 0.10.2, float64) returns exactly 0 on ``x in [26.543,
+    26.642]``, which turned ``log Phi(-37.6)`` into ``-inf``.  For ``x >= 25`` the asymptotic
+    series ``(1/(x sqrt(pi))) sum_k (-1)^k (2k-1)!! / (2 x^2)^k`` (six terms, truncation error
+    < 1e-15 there) is used instead.
+    """
+    x = _as_float(x)
+    big = x >= _ERFCX_SERIES_FROM
+    xb = jnp.where(big, x, _ERFCX_SERIES_FROM)
+    t = 1.0 / (2.0 * xb * xb)
+    series = 1.0 + t * (-1.0 + t * (3.0 + t * (-15.0 + t * (105.0 + t * (-945.0 + t * 10395.0)))))
+    asymptotic = series / (xb * math.sqrt(math.pi))
+    return jnp.where(big, asymptotic, jsp.erfcx(jnp.where(big, 0.0, x)))
+
+
 @jax.jit
 def log_normal_cdf(x: Any) -> jnp.ndarray:
     """``log Phi(x)`` with full relative accuracy for all ``x``.
@@ -351,7 +385,7 @@ def log_normal_cdf(x: Any) -> jnp.ndarray:
     neg = x < 0
     x_neg = jnp.where(neg, x, -1.0)  # double where: no inf/NaN from the unused branch
     x_pos = jnp.where(neg, 1.0, x)
-    lower = jnp.log(0.5 * jsp.erfcx(-x_neg * _INV_SQRT_2)) - 0.5 * x_neg * x_neg
+    lower = jnp.log(0.5 * erfcx(-x_neg * _INV_SQRT_2)) - 0.5 * x_neg * x_neg
     upper = jnp.log1p(-jsp.ndtr(-x_pos))
     return jnp.where(neg, lower, upper)
 
@@ -369,7 +403,7 @@ def mills_ratio(x: Any) -> jnp.ndarray:
     x_lo = jnp.where(low, x, -2.0)
     x_hi = jnp.where(low, 0.0, x)
     direct = normal_pdf(x_lo) / jsp.ndtr(-x_lo)
-    scaled = _SQRT_2_OVER_PI / jsp.erfcx(x_hi * _INV_SQRT_2)
+    scaled = _SQRT_2_OVER_PI / erfcx(x_hi * _INV_SQRT_2)
     return jnp.where(low, direct, scaled)
 
 

@@ -1,0 +1,511 @@
+"""Bayes-optimal learning in generalized linear models: replica-symmetric state evolution.
+
+Model (Barbier, Krzakala, Macris, Miolane & Zdeborova, PNAS 116 (2019) 5451, "BKMMZ";
+classification.md section 4 for the sign channel): teacher ``w*_i ~ P_0`` i.i.d. (Bernoulli-
+Gaussian, :mod:`._priors`: ``sparsity`` ``eps``, ``nonzero_variance`` ``v``,
+``rho = E[w*^2] = eps v``), inputs ``x_mu ~ N(0, I_d)``, ``n = alpha d`` labels
+``y_mu ~ P_out(. | x_mu . w*/sqrt(d))`` (:mod:`._channels`).  The statistician knows ``P_0`` and
+``P_out``.  Overlaps are per coordinate: ``q = E[w_hat . w*]/d = E|w_hat|^2/d`` (Nishimori),
+``mse = |w_hat - w*|^2/d = rho - q``.
+
+State evolution (SE) of GAMP = the replica-symmetric saddle point (BKMMZ eqs. (9)-(11);
+Zdeborova & Krzakala, Adv. Phys. 2016, eqs. (96)-(97)), written for ``E = rho - q``
+(the response ``V`` of the channel equals ``E`` in the Bayes-optimal setting):
+
+    q_hat = alpha E_{xi, y}[g(y; sqrt(q) xi, rho - q)^2],           (channel side)
+    E_new = rho - E_{w ~ P_0, xi}[f_a(w + xi/sqrt(q_hat), 1/q_hat)^2]  (prior side: mmse(q_hat))
+
+and the free entropy (minus the free energy) of a fixed point
+
+    Phi(q, q_hat) = psi_0(q_hat) + alpha Psi_out(q) - q q_hat / 2,
+    psi_0 = E log Z_0,   Psi_out = E_{xi, y} log Z_out(y; sqrt(q) xi, rho - q).
+
+The SE map ``E -> E_new`` is monotone non-decreasing, so the iteration from the *uninformed*
+start (``E ~ rho``) decreases to the largest fixed point (what GAMP reaches from a random start)
+and from the *informed* start (``E ~ 0``) increases to the smallest.  When the two differ the
+model has a first-order transition: the Bayes-optimal MMSE is the fixed point of larger
+``Phi`` (BKMMZ Theorem 1), which GAMP misses in the "hard" phase.  ``theory`` returns both
+branches, their free entropies and the Bayes-optimal choice.
+
+Noiseless channels (``noise = 0``, an explicit case): for ``linear``, ``relu`` and ``abs`` the
+data can pin ``w*`` exactly.  Linearising SE at ``E -> 0`` gives ``E_new ~ eps E / (alpha kappa)``
+(``kappa = 1``, or ``1/2`` for relu, whose zero outputs carry no exact equation), so perfect
+recovery (``mse = 0``, ``Phi = +inf``: the channel's differential entropy diverges) is a stable
+fixed point iff ``alpha kappa > eps`` -- the information-theoretic threshold ``alpha_IT = eps /
+kappa`` (Wu & Verdu, IEEE TIT 2010 for ``linear``; BKMMZ Table 1: ``alpha_IT = 1`` for noiseless
+phase retrieval).  The informed branch then *is* perfect recovery; the uninformed iteration
+reaching ``E < 1e-13 rho`` is declared perfect recovery (its geometric convergence to 0 never
+meets a relative tolerance).  Symmetric channels (``abs``) have the trivial fixed point ``q = 0``
+(``g = 0`` at ``omega = 0``); the uninformed start carries an infinitesimal side information of
+SNR ``initial_snr`` (default ``1e-6``) so that an unstable trivial point is left, and a stable
+one is reported as ``q = 0`` once ``q < 1e-13 rho``.
+
+Numerics: the prior side uses a composite Gauss-Legendre rule graded around the switch-on
+radius of the sparse posterior (:func:`._priors.prior_moments`, relative error ~1e-13); the
+channel side sums the two labels of ``sign`` over a panel rule in ``xi`` graded at the width
+``sqrt((V + Delta)/q)`` of ``a = omega/sqrt(V + Delta)``; ``relu``/``abs`` use the sample
+representation ``z = omega + sqrt(V) eta``, ``y = phi(z) + sqrt(Delta) zeta`` with the ``eta``
+integral split at the kink ``z = 0`` and Gauss-Hermite in ``zeta``; ``linear`` is closed form.
+Gradients with respect to the parameters are implicit: ``dE = d_theta T / (1 - d_E T)`` at the
+fixed point.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .._precision import as_dtype, precision, resolve_dtype
+from .._results import finalize
+from .._validation import broadcast, choice, is_traced, real_array
+from ..numerics.batching import map_points, padded_call
+from ..numerics.gaussian import gauss_hermite_nodes, normal_panel_rule, normal_split_rule
+from ._channels import CHANNELS, CLASSIFICATION_CHANNELS, PINNED_FRACTION, Channel, field_moments, log_z_out
+from ._priors import prior_moments
+
+FAILURE_MODES = ("warn", "raise", "ignore")
+_LOG_2PI = math.log(2.0 * math.pi)
+_FLOOR = 1e-13  # relative: E (noiseless perfect recovery) or q (trivial point) below it is exactly 0
+# relu/abs sample-representation rule (nodes per panel / uniform panels in xi, per half-line in
+# eta, Gauss-Hermite in zeta).  Measured against a (16, 32, 40, 30) rule over q in [0.01, 0.9999]:
+# relative error <= 3e-9 noiseless, <= 2.5e-4 with noise in [0.01, 1] (worst at small noise,
+# where the label density is sharp in zeta).
+_QUAD = {"xi_panel": 6, "xi_uniform": 16, "eta": 32, "zeta": 8}
+_XI_HALF = np.array([0.5, 1.0, 2.0, 3.0, 4.5, 6.0, 8.0, 11.0])
+_XI_GRADING = np.concatenate([-_XI_HALF[::-1], [0.0], _XI_HALF])  # panel edges, units of the width of a = omega/sqrt(V)
+
+
+class AMPTheory(NamedTuple):
+    """Bayes-optimal GLM asymptotics; every field has the broadcast shape of the parameters.
+
+    Attributes (uninformed branch = what (G)AMP reaches from an uninformed start, the quantity
+    :func:`~overparam_theory.amp.simulate` measures):
+        mse: ``|w_hat - w*|^2/d`` of the uninformed fixed point (``rho - overlap``).
+        overlap: ``q = w_hat . w*/d`` there.
+        test_error: Bayes-optimal generalisation error at that fixed point: the label error
+            ``P(y != sign(omega))`` for ``sign``; the prediction MSE ``E(y - E[y|x, data])^2``
+            (label noise included) for ``linear``/``relu``/``abs``.
+        clean_test_error: the same against the noiseless label (``sign(z)``, ``phi(z)``).
+        free_entropy: ``Phi`` at the uninformed fixed point.
+        q_hat: the channel SNR ``q_hat`` there.
+        informed_mse, informed_free_entropy: the fixed point reached from ``E ~ 0``
+            (``0`` and ``+inf`` for noiseless perfect recovery).
+        mmse, bayes_overlap, bayes_test_error, bayes_clean_test_error: the Bayes-optimal
+            (information-theoretic) values: the branch of larger free entropy.
+        coexistence: ``True`` where the two branches differ (a first-order transition region:
+            metastable, or GAMP suboptimal where the informed branch wins).
+        converged, iterations, residual: diagnostics (both branches; ``iterations`` and the
+            relative ``residual`` are the larger of the two).
+    """
+
+    mse: jax.Array
+    overlap: jax.Array
+    test_error: jax.Array
+    clean_test_error: jax.Array
+    free_entropy: jax.Array
+    q_hat: jax.Array
+    informed_mse: jax.Array
+    informed_free_entropy: jax.Array
+    mmse: jax.Array
+    bayes_overlap: jax.Array
+    bayes_test_error: jax.Array
+    bayes_clean_test_error: jax.Array
+    coexistence: jax.Array
+    converged: jax.Array
+    iterations: jax.Array
+    residual: jax.Array
+
+
+RESULT_FIELDS = ("mse", "overlap", "test_error", "clean_test_error")
+
+
+class Problem(NamedTuple):
+    alpha: np.ndarray
+    noise: np.ndarray
+    flip: np.ndarray
+    sparsity: np.ndarray
+    nonzero_variance: np.ndarray
+    initial_snr: np.ndarray
+    channel: str
+    shape: tuple
+
+
+def _any(condition, value) -> bool:
+    return False if is_traced(value) else bool(np.any(condition(np.asarray(value))))
+
+
+def validate_parameters(alpha, channel, noise, flip, sparsity, nonzero_variance, initial_snr) -> Problem:
+    """Validate and broadcast (``ValueError`` naming the argument and its valid range)."""
+    channel = choice("channel", channel, CHANNELS)
+    alpha = real_array("alpha", alpha, low=0.0, low_open=True)
+    noise = real_array("noise", noise, low=0.0)
+    flip = real_array("flip", flip, low=0.0, high=0.5)
+    sparsity = real_array("sparsity", sparsity, low=0.0, high=1.0, low_open=True)
+    nonzero_variance = real_array("nonzero_variance", nonzero_variance, low=0.0, low_open=True)
+    initial_snr = real_array("initial_snr", initial_snr, low=0.0)
+    if channel not in CLASSIFICATION_CHANNELS and _any(lambda f: f != 0, flip):
+        raise ValueError(f"flip (label-flip probability) applies to channel='sign' only, not {channel!r}")
+    shape = broadcast(
+        alpha=alpha, noise=noise, flip=flip, sparsity=sparsity, nonzero_variance=nonzero_variance, initial_snr=initial_snr
+    )
+    return Problem(alpha, noise, flip, sparsity, nonzero_variance, initial_snr, channel, shape)
+
+
+# ---------------------------------------------------------------------------------------------
+# Channel side
+
+
+def channel_average(channel: Channel, q, V, noise_mode="any"):
+    """``(E[g^2], E[log Z_out])`` over ``omega = sqrt(q) xi`` and ``y ~ Z_out(.; omega, V)``.
+
+    The two averages of SE and of the free entropy at overlap ``q`` and response ``V``
+    (module docstring, "Numerics").  ``noise_mode`` (static) is ``"zero"`` when every
+    ``noise`` is 0, which drops the ``zeta`` integral of ``relu``/``abs``, or ``"any"``.
+    """
+    kind, noise, flip = channel
+    if kind == "linear":
+        S = V + noise
+        return 1.0 / S, -0.5 * (_LOG_2PI + jnp.log(S) + 1.0)
+    safe_q = jnp.maximum(q, jnp.finfo(jnp.result_type(q)).tiny)
+    if kind == "sign":
+        width = jnp.sqrt((V + noise) / safe_q)
+        xi, w = normal_panel_rule(width * _XI_GRADING, n_per_panel=8, n_uniform=16)
+        omega = jnp.sqrt(q) * xi
+        labels = jnp.asarray([1.0, -1.0], xi.dtype)
+        log_z, g, _ = log_z_out(channel, labels, omega[:, None], V)
+        z_out = jnp.exp(log_z)
+        info = jnp.sum(w * jnp.sum(z_out * g * g, -1))
+        ent = jnp.sum(w * jnp.sum(jnp.where(z_out > 0, z_out * log_z, 0.0), -1))
+        return info, ent
+    # relu / abs: omega = sqrt(q) xi, z = omega + sqrt(V) eta (split at z = 0), y = phi(z) + sqrt(Delta) zeta
+    width = jnp.sqrt(V / safe_q)
+    xi, w_xi = normal_panel_rule(width * _XI_GRADING, n_per_panel=_QUAD["xi_panel"], n_uniform=_QUAD["xi_uniform"])
+    omega = jnp.sqrt(q) * xi
+    sqrt_V = jnp.sqrt(V)
+    eta, w_eta = normal_split_rule(-omega / sqrt_V, n_nodes=_QUAD["eta"])  # (n_xi, 2 n_eta)
+    zeta_np, w_zeta_np = gauss_hermite_nodes(1 if noise_mode == "zero" else _QUAD["zeta"])
+    zeta = jnp.asarray(zeta_np, xi.dtype)
+    w_zeta = jnp.asarray(w_zeta_np, xi.dtype)
+    z = omega[:, None] + sqrt_V * eta
+    phi_z = jnp.maximum(z, 0.0) if kind == "relu" else jnp.abs(z)
+    y = phi_z[..., None] + jnp.sqrt(noise) * zeta
+    log_z, g, _ = log_z_out(channel, y, omega[:, None, None], V)
+    weights = w_xi[:, None, None] * w_eta[..., None] * w_zeta
+    return jnp.sum(weights * g * g), jnp.sum(weights * log_z)
+
+
+# ---------------------------------------------------------------------------------------------
+# Generalisation error from the overlaps
+
+
+def _regression_error(kind, m, q, rho, noise):
+    """``E[(y - E[phi(z) | omega])^2]`` for ``(z, omega)`` Gaussian with covariance
+    ``[[rho, m], [m, q]]`` (``q = 0``: predict the mean), and the same without label noise."""
+    safe_q = jnp.where(q > 0, q, 1.0)
+    std_cond = jnp.sqrt(jnp.maximum(rho - jnp.where(q > 0, m * m / safe_q, 0.0), 0.0))
+    slope = jnp.where(q > 0, m / jnp.sqrt(safe_q), 0.0)
+    xi, w = normal_split_rule(jnp.zeros((), jnp.result_type(m)), n_nodes=32)
+    first, _ = field_moments(kind, slope * xi, std_cond)
+    _, total_second = field_moments(kind, jnp.zeros_like(rho), jnp.sqrt(rho))
+    clean = jnp.maximum(total_second - jnp.sum(w * first * first), 0.0)
+    return clean + noise, clean
+
+
+def population_errors(channel: Channel, m, q, rho):
+    """``(test_error, clean_test_error)`` of the predictor built on ``omega = x . w_hat/sqrt d``
+    with overlaps ``m = w_hat . w*/d`` and ``q = |w_hat|^2/d`` (module ``AMPTheory`` docs).
+
+    ``sign``: ``flip + (1 - 2 flip) arccos(m / sqrt(q (rho + Delta)))/pi`` and
+    ``arccos(m / sqrt(q rho))/pi``; regression channels: the prediction MSE of
+    ``E[phi(z) | omega]`` (with / without the label noise ``Delta``).
+    """
+    kind, noise, flip = channel
+    if kind == "sign":
+        safe_q = jnp.where(q > 0, q, 1.0)
+        cos_clean = jnp.where(q > 0, m / jnp.sqrt(safe_q * rho), 0.0)
+        cos_label = jnp.where(q > 0, m / jnp.sqrt(safe_q * (rho + noise)), 0.0)
+        clean = jnp.arccos(jnp.clip(cos_clean, -1.0, 1.0)) / jnp.pi
+        label = flip + (1.0 - 2.0 * flip) * jnp.arccos(jnp.clip(cos_label, -1.0, 1.0)) / jnp.pi
+        return label, clean
+    return _regression_error(kind, m, q, rho, noise)
+
+
+# ---------------------------------------------------------------------------------------------
+# State evolution
+
+
+def se_map(channel: Channel, alpha, sparsity, nonzero_variance, q, E, noise_mode="any"):
+    """One SE step from overlap ``q`` and error ``E = rho - q`` (both carried, each accurate
+    when small): ``(q_new, E_new, q_hat, free entropy at (q, q_hat))`` (module docstring)."""
+    info, psi_out = channel_average(channel, q, E, noise_mode)
+    q_hat = alpha * info
+    q_new, E_new, psi_0 = prior_moments(q_hat, sparsity, nonzero_variance)
+    return q_new, E_new, q_hat, psi_0 + alpha * psi_out - 0.5 * q * q_hat
+
+
+_SLOW = 0.5  # extrapolate when successive steps shrink by a ratio in (_SLOW, 1)
+_MAX_JUMP = 100.0  # ... by at most this many times the last step
+
+
+def _solve_branch(channel, alpha, sparsity, nonzero_variance, q0, E0, tol, max_iter, noise_mode):
+    """Monotone SE iteration from ``(q0, E0)``; returns ``(q, E, converged, iterations,
+    residual, special)``.
+
+    Near a spinodal the plain iteration converges like ``r^k`` with ``r -> 1``.  When the last
+    two steps shrink by a ratio ``r`` in ``(1/2, 1)`` the geometric tail is extrapolated,
+    ``E + dE r/(1 - r)`` (at most 100 steps' worth); the next step checks that the map still
+    moves in the same direction there and otherwise undoes the jump (one wasted evaluation).
+    The SE map is monotone, so a kept jump has not crossed the fixed point the iteration was
+    heading for.
+    ``special`` marks the exact endpoints: noiseless perfect recovery (``E = 0``) or the
+    trivial point ``q = 0`` of a symmetric channel.
+    """
+    rho = sparsity * nonzero_variance
+    floor = _FLOOR * rho
+    noiseless = channel.noise == 0
+    can_pin = channel.kind in PINNED_FRACTION
+
+    def step(q, E):
+        return se_map(channel, alpha, sparsity, nonzero_variance, q, E, noise_mode)[:2]
+
+    def at_endpoint(q, E):
+        pinned = (E < floor) & noiseless if can_pin else jnp.zeros((), bool)
+        return pinned | (q < floor)
+
+    def cond(state):
+        return (~state[-1]) & (state[5] < max_iter)
+
+    def body(state):
+        q, E, q_plain, E_plain, d_prev, k, jumped, _, _ = state
+        q1, E1 = step(q, E)
+        dE = E1 - E
+        # a jump that overshot (the map now points back) is undone: resume from the plain iterate
+        overshot = jumped & (dE * d_prev <= 0)
+        ratio = dE / jnp.where(d_prev != 0, d_prev, 1.0)
+        slow = (~jumped) & (d_prev != 0) & (ratio > _SLOW) & (ratio < 1.0)
+        factor = jnp.minimum(jnp.where(slow, ratio / (1.0 - ratio), 0.0), _MAX_JUMP)
+        E_jump, q_jump = E1 + factor * dE, q1 - factor * dE
+        jump = slow & (E_jump > 0) & (q_jump > 0)
+        res = jnp.abs(dE) / jnp.maximum(jnp.minimum(E1, q1), floor)
+        done = (~overshot) & (res <= tol)
+        q_next = jnp.where(overshot, q_plain, jnp.where(jump & ~done, q_jump, q1))
+        E_next = jnp.where(overshot, E_plain, jnp.where(jump & ~done, E_jump, E1))
+        bad = ~(jnp.isfinite(E_next) & jnp.isfinite(q_next))
+        stop = done | ((~overshot) & at_endpoint(q1, E1)) | bad
+        d_next = jnp.where(overshot, 0.0, dE)
+        res = jnp.where(overshot, jnp.inf, res)
+        return q_next, E_next, q1, E1, d_next, k + 1, jump & ~done & ~overshot, res, stop
+
+    dtype = jnp.result_type(E0)
+    zero = jnp.zeros((), dtype)
+    false = jnp.asarray(False)
+    q, E, _, _, _, k, _, res, _ = jax.lax.while_loop(
+        cond, body, (q0, E0, q0, E0, zero, jnp.asarray(0, jnp.int32), false, jnp.asarray(jnp.inf, dtype), false)
+    )
+    special = at_endpoint(q, E)
+    trivial = special & (q < floor)
+    q = jnp.where(special, jnp.where(trivial, 0.0, rho), q)
+    E = jnp.where(special, jnp.where(trivial, rho, 0.0), E)
+    converged = jnp.isfinite(E) & jnp.isfinite(q) & ((res <= tol) | special)
+    res = jnp.where(special, 0.0, res)
+    return q, E, converged, k, res, special
+
+
+def _implicit(channel, alpha, sparsity, nonzero_variance, E, special, noise_mode):
+    """``E`` with the implicit-function derivative ``d_theta T / (1 - d_E T)`` attached (the
+    value is unchanged; endpoints have zero derivative)."""
+    rho = sparsity * nonzero_variance
+    E0 = jax.lax.stop_gradient(E)
+    safe = jnp.where(special, 0.5 * rho, E0)
+
+    def T(e):
+        return se_map(channel, alpha, sparsity, nonzero_variance, rho - e, e, noise_mode)[1]
+
+    value, slope = jax.jvp(T, (safe,), (jnp.ones_like(safe),))
+    correction = (value - safe) / (1.0 - jax.lax.stop_gradient(slope))
+    return E0 + jnp.where(special, 0.0, correction - jax.lax.stop_gradient(correction))
+
+
+def _point(kind, noise_mode, tol, max_iter):
+    def run(alpha, noise, flip, sparsity, nonzero_variance, initial_snr):
+        channel = Channel(kind, noise, flip)
+        rho = sparsity * nonzero_variance
+        solve = lambda q0, E0: _solve_branch(  # noqa: E731
+            channel, alpha, sparsity, nonzero_variance, q0, E0, tol, max_iter, noise_mode
+        )
+        q0, E0, _ = prior_moments(initial_snr, sparsity, nonzero_variance)
+        unf = solve(q0, E0)
+        inf = solve(rho * (1.0 - 1e-10), 1e-10 * rho)  # informed start, E ~ 0
+        if kind in PINNED_FRACTION:
+            # noiseless, alpha kappa > eps: perfect recovery is the (stable) informed fixed point
+            exact = (noise == 0) & (alpha * PINNED_FRACTION[kind] > sparsity)
+            fixed = (rho, 0.0 * rho, True, 0, 0.0 * rho, True)
+            inf = tuple(jnp.where(exact, f, i).astype(i.dtype) for f, i in zip(fixed, inf))
+
+        def branch(q, E, special):
+            perfect = special & (E == 0)
+            E = _implicit(channel, alpha, sparsity, nonzero_variance, E, special, noise_mode)
+            q = jnp.where(special, q, rho - E)
+            safe_q, safe_E = jnp.where(perfect, 0.5 * rho, q), jnp.where(perfect, 0.5 * rho, E)
+            _, _, q_hat, phi = se_map(channel, alpha, sparsity, nonzero_variance, safe_q, safe_E, noise_mode)
+            err, clean = population_errors(channel, q, q, rho)
+            return E, q, err, clean, jnp.where(perfect, jnp.inf, phi), jnp.where(perfect, jnp.inf, q_hat)
+
+        E_u, q_u, err_u, clean_u, phi_u, qhat_u = branch(unf[0], unf[1], unf[5])
+        E_i, q_i, err_i, clean_i, phi_i, _ = branch(inf[0], inf[1], inf[5])
+        coexist = jnp.abs(E_u - E_i) > 1e-7 * rho
+        informed_wins = coexist & (phi_i > phi_u)
+        pick = lambda a, b: jnp.where(informed_wins, b, a)  # noqa: E731
+        converged = unf[2] & inf[2]
+        values = (
+            E_u, q_u, err_u, clean_u, phi_u, qhat_u, E_i, phi_i,
+            pick(E_u, E_i), pick(q_u, q_i), pick(err_u, err_i), pick(clean_u, clean_i),
+        )
+        values = tuple(jnp.where(converged, v, jnp.nan) for v in values)
+        return (*values, coexist & converged, converged, jnp.maximum(unf[3], inf[3]), jnp.maximum(unf[4], inf[4]))
+
+    return run
+
+
+_COMPILED: dict = {}
+
+
+def _compiled(kind, noise_mode, tol, max_iter):
+    key = (kind, noise_mode, tol, max_iter)
+    if key not in _COMPILED:
+        point = _point(kind, noise_mode, tol, max_iter)
+        work = {"linear": 8, "sign": 2048}.get(kind, 8_000 if noise_mode == "zero" else 80_000)
+        _COMPILED[key] = jax.jit(lambda *p: map_points(point, p, work_per_point=work))
+    return _COMPILED[key]
+
+
+def _noise_mode(channel, noise) -> str:
+    """``"zero"`` if every (concrete) ``noise`` is 0 for relu/abs (cheaper quadrature), else ``"any"``."""
+    if channel not in ("relu", "abs") or is_traced(noise) or np.any(np.asarray(noise) != 0):
+        return "any"
+    return "zero"
+
+
+def theory(
+    *,
+    alpha,
+    channel="sign",
+    noise=0.0,
+    flip=0.0,
+    sparsity=1.0,
+    nonzero_variance=1.0,
+    initial_snr=1e-6,
+    tol=1e-12,
+    max_iter=20_000,
+    dtype="float64",
+    on_failure="warn",
+) -> AMPTheory:
+    """Bayes-optimal MMSE, overlap and test error of a GLM, and what GAMP reaches.
+
+    Args:
+        alpha: samples per dimension ``n/d > 0``.
+        channel: ``"linear"``, ``"sign"``, ``"relu"`` or ``"abs"`` (:mod:`._channels`).
+        noise: variance ``Delta >= 0`` of the Gaussian noise (added to the output of
+            ``linear``/``relu``/``abs``; before the sign for ``sign``).  ``0`` is the exact
+            noiseless channel (module docstring).
+        flip: label-flip probability in ``[0, 1/2]`` (``sign`` only).
+        sparsity: fraction ``eps`` in ``(0, 1]`` of non-zero teacher weights (``1``: Gaussian prior).
+        nonzero_variance: variance ``v > 0`` of the non-zero weights (``rho = eps v``).
+        initial_snr: SNR ``>= 0`` of the side information of the uninformed start
+            (``E0 = mmse(initial_snr)``); it only matters for symmetric channels (``abs``),
+            where ``0`` stays at the trivial fixed point ``q = 0``.
+        tol, max_iter: relative tolerance on ``E`` and ``rho - E`` and the iteration cap per branch.
+        dtype: ``"float64"`` (default) or ``"float32"``.
+        on_failure: ``"warn"``, ``"raise"`` or ``"ignore"`` for points that did not converge
+            (their values are NaN with ``converged=False``).
+
+    ``alpha``, ``noise``, ``flip``, ``sparsity``, ``nonzero_variance`` and ``initial_snr``
+    broadcast together.
+
+    Returns:
+        :class:`AMPTheory`.
+
+    References:
+        Barbier, Krzakala, Macris, Miolane, Zdeborova, PNAS 116 (2019) 5451 (arXiv:1708.03395),
+        eqs. (9)-(11), Theorem 1 and Table 1; Zdeborova & Krzakala, Adv. Phys. 65 (2016) 453,
+        section VI; Gardner & Derrida (1989), Gyorgyi & Tishby (1990) for the perceptron
+        (``test_error ~ 0.4417/alpha``, classification.md section 4).
+    """
+    choice("on_failure", on_failure, FAILURE_MODES)
+    dtype = resolve_dtype(dtype)
+    tol = float(real_array("tol", tol, low=0.0, low_open=True))
+    max_iter = int(real_array("max_iter", max_iter, low=1.0))
+    p = validate_parameters(alpha, channel, noise, flip, sparsity, nonzero_variance, initial_snr)
+    if dtype == "float32":
+        tol = max(tol, 1e-6)
+    fn = _compiled(p.channel, _noise_mode(p.channel, p.noise), tol, max_iter)
+    with precision(dtype):
+        args = as_dtype(dtype, p.alpha, p.noise, p.flip, p.sparsity, p.nonzero_variance, p.initial_snr)
+        if any(isinstance(a, jax.core.Tracer) for a in args):
+            out = fn(*jnp.broadcast_arrays(*args))
+        else:
+            out = padded_call(fn, args, (), p.shape)
+    return finalize(AMPTheory(*out), on_failure, f"Bayes-optimal state evolution ({p.channel} channel)")
+
+
+def state_evolution(
+    *,
+    alpha,
+    channel="sign",
+    noise=0.0,
+    flip=0.0,
+    sparsity=1.0,
+    nonzero_variance=1.0,
+    initial_snr=1e-6,
+    n_steps=30,
+    dtype="float64",
+):
+    """The SE trajectory ``E_t`` (``t = 0 .. n_steps``) of GAMP from the uninformed start.
+
+    ``E_0 = mmse(initial_snr)``, ``E_{t+1} = T(E_t)``: the predicted ``|w_hat^t - w*|^2/d`` of
+    the GAMP iterate ``t`` of :func:`~overparam_theory.amp.simulate` started from the same side
+    information.  Returns an array of shape ``broadcast shape + (n_steps + 1,)``.
+    """
+    dtype = resolve_dtype(dtype)
+    n_steps = int(real_array("n_steps", n_steps, low=0.0))
+    p = validate_parameters(alpha, channel, noise, flip, sparsity, nonzero_variance, initial_snr)
+    fn = _compiled_trajectory(p.channel, _noise_mode(p.channel, p.noise), n_steps)
+    with precision(dtype):
+        args = as_dtype(dtype, p.alpha, p.noise, p.flip, p.sparsity, p.nonzero_variance, p.initial_snr)
+        (traj,) = padded_call(fn, args, (), p.shape)
+    return np.asarray(traj)
+
+
+_TRAJECTORIES: dict = {}
+
+
+def _compiled_trajectory(kind, noise_mode, n_steps):
+    key = (kind, noise_mode, n_steps)
+    if key not in _TRAJECTORIES:
+
+        def one(alpha, noise, flip, sparsity, nonzero_variance, initial_snr):
+            channel = Channel(kind, noise, flip)
+            rho = sparsity * nonzero_variance
+
+            def step(state, _):
+                q, E = state
+                # noiseless perfect recovery stays at E = 0 (V = 0 has no finite SE map)
+                pinned = E < _FLOOR * rho
+                q_new, E_new, _, _ = se_map(
+                    channel, alpha, sparsity, nonzero_variance, jnp.where(pinned, 0.5 * rho, q),
+                    jnp.where(pinned, 0.5 * rho, E), noise_mode,
+                )
+                state = (jnp.where(pinned, rho, q_new), jnp.where(pinned, 0.0, E_new))
+                return state, state[1]
+
+            q0, E0, _ = prior_moments(initial_snr, sparsity, nonzero_variance)
+            _, traj = jax.lax.scan(step, (q0, E0), None, length=n_steps)
+            return (jnp.concatenate([E0[None], traj]),)
+
+        work = {"linear": 8, "sign": 2048}.get(kind, 8_000 if noise_mode == "zero" else 80_000)
+        _TRAJECTORIES[key] = jax.jit(lambda *p: map_points(one, p, work_per_point=work))
+    return _TRAJECTORIES[key]
