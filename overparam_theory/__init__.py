@@ -11,6 +11,7 @@ from importlib.metadata import PackageNotFoundError, version
 from . import amp as amp
 from . import glm as glm
 from . import kernel as kernel
+from . import lasso as lasso
 from . import numerics as numerics
 from . import random_features as random_features
 from . import ridge as ridge
@@ -24,4 +25,4 @@ try:
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0+local"
 
-MODELS = {"ridge": ridge, "kernel": kernel, "random_features": random_features, "glm": glm, "amp": amp}
+MODELS = {"ridge": ridge, "kernel": kernel, "random_features": random_features, "glm": glm, "amp": amp, "lasso": lasso}

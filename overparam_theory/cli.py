@@ -440,7 +440,63 @@ class _GLMCLI(_ModelCLI):
         return {"loss": args.loss, "teacher": args.teacher}
 
 
-_CLIS = {"ridge": _RidgeCLI(), "kernel": _KernelCLI(), "random_features": _RandomFeaturesCLI(), "glm": _GLMCLI()}
+class _AMPCLI(_ModelCLI):
+    name = "amp"
+    grid_options = (
+        ("alpha", "--alpha", parse_grid, "0.2:4:12", "samples per input dimension alpha = n/d > 0"),
+        (
+            "noise",
+            "--noise",
+            parse_grid,
+            "0",
+            "variance Delta >= 0 of the Gaussian noise (added to the output of linear/relu/abs; before the sign "
+            "for sign); 0 is the exact noiseless channel",
+        ),
+        ("flip", "--flip", parse_grid, "0", "label-flip probability in [0, 1/2] (sign channel only)"),
+        ("sparsity", "--sparsity", parse_grid, "1", "fraction eps in (0, 1] of non-zero teacher weights (1: Gaussian prior)"),
+        ("nonzero_variance", "--nonzero-variance", parse_grid, "1", "variance v > 0 of the non-zero teacher weights"),
+        (
+            "initial_snr",
+            "--initial-snr",
+            parse_grid,
+            "1e-6",
+            "SNR >= 0 of the side information of the uninformed start (breaks the symmetry of the abs channel)",
+        ),
+    )
+
+    def add_extra_arguments(self, group):
+        from .amp import CHANNELS
+
+        group.add_argument(
+            "--channel", choices=CHANNELS, default="sign", help="output channel of the teacher (default: sign)"
+        )
+
+    def fixed(self, args):
+        return {"channel": args.channel}
+
+    def describe(self, args):
+        return {"channel": args.channel}
+
+
+class _LassoCLI(_ModelCLI):
+    name = "lasso"
+    grid_options = (
+        ("alpha", "--alpha", parse_grid, "0.1:1:10", "measurements per unknown alpha = n/N > 0 (the spec's delta)"),
+        (
+            "l1_penalty",
+            "--l1-penalty",
+            parse_grid,
+            "0.5",
+            "lambda >= 0 of (1/2)||y - A x||^2 + lambda ||x||_1, A_ij ~ N(0, 1/n) (scikit-learn Lasso alpha = lambda/n); "
+            "0: basis pursuit / least squares",
+        ),
+        ("sparsity", "--sparsity", parse_grid, "0.1", "fraction eps in (0, 1] of non-zero entries of x0"),
+        ("noise", "--noise", parse_grid, "0.01", "variance sigma^2 >= 0 of the measurement noise"),
+        ("nonzero_variance", "--nonzero-variance", parse_grid, "1", "variance v > 0 of the non-zero entries of x0"),
+    )
+
+
+_CLIS = {"ridge": _RidgeCLI(), "kernel": _KernelCLI(), "random_features": _RandomFeaturesCLI(), "glm": _GLMCLI(), "amp": _AMPCLI(), "lasso": _LassoCLI()}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -707,14 +763,14 @@ def _add_common(parser, command, model):
         )
     if command in ("simulate", "compare"):
         sim = parser.add_argument_group("simulation")
-        if model in ("ridge", "random_features", "glm"):
+        if model in ("ridge", "random_features", "glm", "amp", "lasso"):
             sim.add_argument(
                 "--dim",
                 type=_int_option("dim"),
-                default=500 if model == "glm" else 200,
+                default={"glm": 500, "amp": 2000, "lasso": 1000}.get(model, 200),
                 metavar="D",
                 help="input dimension d of the simulation; each point uses n = round(alpha * d) samples "
-                "(and N = round(width * d) features for random_features) (default: 200; glm: 500)",
+                "(and N = round(width * d) features for random_features) (default: 200; glm: 500; amp: 2000; lasso: N = 1000 unknowns)",
             )
         if model == "ridge":
             sim.add_argument(

@@ -49,7 +49,7 @@ def test_list_text(capsys):
 def test_list_json(capsys):
     assert main(["list", "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
-    assert set(info) == {"ridge", "kernel", "random_features", "glm"}
+    assert set(info) == {"ridge", "kernel", "random_features", "glm", "amp", "lasso"}
     assert info["glm"]["fields"][:2] == ["test_error", "clean_test_error"]
     assert info["random_features"]["fields"][:3] == ["excess_risk", "bias", "variance"]
     assert info["ridge"]["fields"] == ["excess_risk", "bias", "variance", "train_error"]
@@ -229,3 +229,30 @@ def test_glm_theory_and_bad_loss(tmp_path, capsys):
     assert exc.value.code == 2
     assert "ridge must be in [0, inf)" in capsys.readouterr().err
 
+
+
+def test_amp_theory_and_bad_channel(tmp_path, capsys):
+    """Noiseless compressed sensing (eps = 0.1): the hard phase shows as coexistence with an
+    exact (0) Bayes-optimal MMSE, written as numbers, not NaN."""
+    assert main(["theory", "amp", "--channel", "linear", "--sparsity", "0.1", "--alpha", "0.05,0.15,0.3",
+                 "--out", str(tmp_path)]) == 0
+    rows = _read_csv(tmp_path / "amp_theory.csv")
+    assert len(rows) == 3 and float(rows[1]["mmse"]) == 0 and float(rows[1]["mse"]) > 0
+    assert float(rows[2]["mse"]) == 0 and float(rows[0]["mse"]) > 0
+    with pytest.raises(SystemExit) as exc:
+        main(["theory", "amp", "--channel", "tanh"])
+    assert exc.value.code == 2
+    with pytest.raises(SystemExit) as exc:
+        main(["theory", "amp", "--sparsity", "1.5"])
+    assert exc.value.code == 2
+    assert "sparsity must be in (0, 1]" in capsys.readouterr().err
+
+
+def test_lasso_theory_and_bad_penalty(tmp_path, capsys):
+    assert main(["theory", "lasso", "--alpha", "0.3,0.6", "--l1-penalty", "0.2", "--out", str(tmp_path)]) == 0
+    rows = _read_csv(tmp_path / "lasso_theory.csv")
+    assert len(rows) == 2 and float(rows[1]["mse"]) < float(rows[0]["mse"])
+    with pytest.raises(SystemExit) as exc:
+        main(["theory", "lasso", "--l1-penalty", "-1"])
+    assert exc.value.code == 2
+    assert "l1_penalty" in capsys.readouterr().err

@@ -55,7 +55,8 @@ def _switch_radius(Sigma, sparsity, nonzero_variance):
     v, eps = nonzero_variance, sparsity
     safe_eps = jnp.where(eps >= 1, 0.5, eps)
     c = 2.0 * Sigma * (Sigma + v) / v * (jnp.log1p(-safe_eps) - jnp.log(safe_eps) + 0.5 * jnp.log1p(v / Sigma))
-    r0 = jnp.sqrt(jnp.maximum(c, 0.0))
+    positive = c > 0
+    r0 = jnp.where(positive, jnp.sqrt(jnp.where(positive, c, 1.0)), 0.0)  # no NaN derivative at c = 0
     width = Sigma * (Sigma + v) / (v * jnp.maximum(r0, jnp.sqrt(Sigma)))
     return jnp.where(eps >= 1, 0.0, r0), width
 
