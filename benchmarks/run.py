@@ -5,12 +5,14 @@ For each case the library's public ``theory`` function is timed (first call = tr
 run, then the median of a few steady-state calls; the public functions return NumPy arrays, so
 every call has finished when it returns) and compared with a straightforward Python ``for``
 loop over the grid points that implements the *same equations* (``shared/theory/regression.md``
-sections 1, 2 and 4) with ``math`` scalars, NumPy sums over the spectrum and
-``scipy.optimize.brentq`` for the ``kappa`` root.  The maximum relative difference between the
-two shows that they compute the same numbers.
+sections 1-5, ``classification.md`` sections 1 and 4) with ``math`` scalars, NumPy sums over the
+spectrum, ``scipy.optimize.brentq`` for roots and ``scipy.integrate.quad`` for the Gaussian
+integrals of the GLM / Bayes-optimal (amp) state evolution.  The maximum relative difference
+between the two shows that they compute the same numbers.
 
-    python benchmarks/run.py                      # full sizes (about a minute on 2 CPU cores)
-    python benchmarks/run.py --quick              # small sizes (smoke test)
+    python benchmarks/run.py                      # full sizes (~35 min on 2 CPU cores, mostly cases 9-10)
+    python benchmarks/run.py --cases 1 2 3 4      # a subset, by case number
+    python benchmarks/run.py --quick              # small sizes (smoke test: cases 1-7 and 11)
     python benchmarks/run.py --markdown out.md    # also write the table to a file
 
 ``main(argv)`` returns ``(rows, text)`` so that tests can check the numbers without parsing.
@@ -210,6 +212,215 @@ def loop_glm(alpha, ridge, loss):
     return {"m": np.array(out_m), "q": np.array(out_q), "test_error": np.array(out_err)}
 
 
+# Bayes-optimal GLM state evolution (amp) and LASSO state evolution (lasso): independent
+# re-implementations with math scalars and scipy.integrate.quad / brentq (no library internals).
+
+_SQRT2 = math.sqrt(2.0)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+
+
+def _Phi(x):
+    return 0.5 * math.erfc(-x / _SQRT2)
+
+
+def _phi(x):
+    return _INV_SQRT_2PI * math.exp(-0.5 * x * x)
+
+
+def _npdf(y, mean, var):
+    return math.exp(-0.5 * (y - mean) ** 2 / var) / math.sqrt(2.0 * math.pi * var)
+
+
+def _quad(f, a, b, points=(), epsrel=1e-12, epsabs=0.0):
+    from scipy.integrate import quad
+
+    pts = sorted(p for p in set(points) if a < p < b)
+    return quad(f, a, b, points=pts or None, epsabs=epsabs, epsrel=epsrel, limit=400)[0]
+
+
+def _gauss_prior(q_hat, v):
+    """Prior N(0, v) at SNR q_hat: (q, mmse) = (v^2 q_hat/(1 + v q_hat), v/(1 + v q_hat))."""
+    return v * v * q_hat / (1.0 + v * q_hat), v / (1.0 + v * q_hat)
+
+
+def _bernoulli_gauss_prior(q_hat, eps, v):
+    """Prior (1 - eps) delta_0 + eps N(0, v) at SNR q_hat, Sigma = 1/q_hat: (q = E f_a^2,
+    mmse = E f_v) over r = w + sqrt(Sigma) xi, each mixture component by quad over r/std
+    (even in r), with breakpoints around the radius where logit pi(r) = 0."""
+    S = 1.0 / q_hat
+    shrink = v / (v + S)
+    base = math.log(eps) - math.log1p(-eps) - 0.5 * math.log1p(v / S)  # logit pi(0)
+    curv = 0.5 * v / (S * (S + v))  # logit pi(r) = base + curv r^2
+
+    def posterior(r):
+        logit = base + curv * r * r
+        e = math.exp(-abs(logit))
+        pi, pi_c = (1.0 / (1.0 + e), e / (1.0 + e)) if logit >= 0 else (e / (1.0 + e), 1.0 / (1.0 + e))
+        m = shrink * r
+        return (pi * m) ** 2, pi * shrink * S + pi * pi_c * m * m  # f_a^2, f_v
+
+    r0 = math.sqrt(-base / curv) if base < 0 else 0.0
+    width = S * (S + v) / (v * max(r0, math.sqrt(S)))
+    q = mmse = 0.0
+    for weight, std in ((1.0 - eps, math.sqrt(S)), (eps, math.sqrt(S + v))):
+        pts = [(r0 + k * width) / std for k in (-8, -2, -0.5, 0, 0.5, 2, 8)]
+        q += weight * _quad(lambda u: 2.0 * _phi(u) * posterior(std * u)[0], 0.0, 12.0, pts)
+        mmse += weight * _quad(lambda u: 2.0 * _phi(u) * posterior(std * u)[1], 0.0, 12.0, pts)
+    return q, mmse
+
+
+def _info_sign(q, V):
+    """E_{xi,y}[g^2], omega = sqrt(q) xi, y = sign(z): sum over y = +-1 of Z g^2 with
+    Z = Phi(y omega/sqrt V), i.e. (1/V) E_xi[phi(u)^2 (1/Phi(u) + 1/Phi(-u))], u = sqrt(q/V) xi
+    (phi/Phi as Mills ratios via erfcx; even in xi)."""
+    from scipy.special import erfcx
+
+    s = math.sqrt(q / V)
+
+    def f(xi):
+        u = s * xi
+        mills = _SQRT_2_OVER_PI * (1.0 / erfcx(u / _SQRT2) + 1.0 / erfcx(-u / _SQRT2))
+        return 2.0 * _phi(xi) * _phi(u) * mills / V
+
+    return _quad(f, 0.0, min(12.0, 30.0 / s), (1.0 / s, 3.0 / s))
+
+
+def _z_out_relu(y, omega, V, D):
+    """Z_out = Phi(-omega/sqrt V) N(y; 0, D) + N(y; omega, S) Phi(b) and d_omega Z_out
+    (S = V + D, sigma^2 = V D/S, b = (omega D + y V)/(S sigma))."""
+    S = V + D
+    sig = math.sqrt(V * D / S)
+    b = (omega * D + y * V) / (S * sig)
+    n0, n1 = _npdf(y, 0.0, D), _npdf(y, omega, S)
+    a = omega / math.sqrt(V)
+    z = _Phi(-a) * n0 + n1 * _Phi(b)
+    dz = -_phi(a) / math.sqrt(V) * n0 + n1 * ((y - omega) / S * _Phi(b) + _phi(b) * D / (S * sig))
+    return z, dz
+
+
+def _z_out_abs(y, omega, V, D):
+    """Z_out = N(y; omega, S) Phi(b+) + N(-y; omega, S) Phi(b-) and d_omega Z_out
+    (b+ = (omega D + y V)/(S sigma), b- = -(omega D - y V)/(S sigma))."""
+    S = V + D
+    sig = math.sqrt(V * D / S)
+    bp = (omega * D + y * V) / (S * sig)
+    bm = -(omega * D - y * V) / (S * sig)
+    n_p, n_m = _npdf(y, omega, S), _npdf(-y, omega, S)
+    z = n_p * _Phi(bp) + n_m * _Phi(bm)
+    dz = n_p * ((y - omega) / S * _Phi(bp) + _phi(bp) * D / (S * sig)) + n_m * (
+        (-y - omega) / S * _Phi(bm) - _phi(bm) * D / (S * sig)
+    )
+    return z, dz
+
+
+def _info_noisy(kind, q, V, D, epsrel=1e-10):
+    """E_{xi,y}[g^2] = E_xi int dy (d_omega Z_out)^2 / Z_out at omega = sqrt(q) xi for the noisy
+    relu / abs channel (nested quad: y inside, xi outside; abs is even in xi)."""
+    z_out = _z_out_relu if kind == "relu" else _z_out_abs
+    sq, sS, sD = math.sqrt(q), math.sqrt(V + D), math.sqrt(D)
+    # absolute floor: 1e-15 of the scale 1/(V + D) of E[g^2] (times q/V, since g -> 0 at q -> 0 for
+    # abs); the far tails (omega << 0 for relu) are ~1e-290 and have no relative accuracy
+    epsabs = 1e-15 * min(1.0, q / V) / (V + D)
+    if kind == "abs":  # d_omega Z_out = F'(omega) - F'(-omega): ~1e-16/|omega| relative roundoff
+        epsrel = max(epsrel, 1e-13 / math.sqrt(q / V))
+
+    def inner(xi):
+        omega = sq * xi
+
+        def h(y):
+            z, dz = z_out(y, omega, V, D)
+            return dz * dz / z if z > 0 else 0.0
+
+        if kind == "relu":
+            lo, hi, pts = min(0.0, omega) - 10.0 * max(sS, sD), max(0.0, omega) + 10.0 * sS, (0.0, omega, -sD, sD)
+        else:
+            lo, hi, pts = -abs(omega) - 10.0 * sS, abs(omega) + 10.0 * sS, (0.0, omega, -omega)
+        return _quad(h, lo, hi, pts, epsrel, epsabs)
+
+    w = math.sqrt(V / q)
+    f = lambda xi: _phi(xi) * inner(xi)  # noqa: E731
+    if kind == "abs":
+        return 2.0 * _quad(f, 0.0, 12.0, (w, 3.0 * w), epsrel, epsabs)
+    return _quad(f, -12.0, 12.0, (-3.0 * w, -w, 0.0, w, 3.0 * w), epsrel, epsabs)
+
+
+def loop_amp(alpha, channel, noise=0.0, sparsity=1.0, nonzero_variance=1.0, initial_snr=1e-6, tol=1e-12,
+             max_iter=20_000):
+    """Bayes-optimal SE per point, the uninformed branch (amp/_theory.py docstring): from
+    (q, E) = prior at SNR initial_snr, iterate q_hat = alpha E_{xi,y}[g(y; sqrt(q) xi, E)^2],
+    (q, E) = (E f_a^2, mmse) of the prior at q_hat, until |E_new - E| <= tol min(E_new, q_new);
+    q < 1e-13 rho is the trivial fixed point (mse = rho).  linear: q_hat = alpha/(E + noise)."""
+    eps, v = float(sparsity), float(nonzero_variance)
+    rho = eps * v
+    floor = 1e-13 * rho
+    prior = (lambda qh: _gauss_prior(qh, v)) if eps >= 1 else (lambda qh: _bernoulli_gauss_prior(qh, eps, v))
+    out = []
+    for a in alpha.tolist():
+        q, E = prior(initial_snr)
+        for _ in range(max_iter):
+            if channel == "linear":
+                info = 1.0 / (E + noise)
+            elif channel == "sign":
+                info = _info_sign(q, E)
+            else:
+                info = _info_noisy(channel, q, E, noise)
+            q_new, E_new = prior(a * info)
+            done = abs(E_new - E) <= tol * max(min(E_new, q_new), floor)
+            q, E = q_new, E_new
+            if q < floor:
+                E = rho
+                break
+            if done:
+                break
+        else:
+            E = math.nan
+        out.append(E)
+    return {"mse": np.array(out)}
+
+
+def _g_soft(t):
+    """g(t) = (1 + t^2) Phi(-t) - t phi(t)."""
+    return (1.0 + t * t) * _Phi(-t) - t * _phi(t)
+
+
+def loop_lasso(alpha, l1_penalty, sparsity, noise, nonzero_variance=1.0):
+    """regression.md section 5 per point with the spec's closed forms: brentq for tau^2 on
+    noise/tau^2 + Psi(tau^2)/(delta tau^2) - 1 over [noise, 4U], nested in a brentq for the
+    calibration lam(threshold) = l1_penalty on (threshold_min, hi) (hi by doubling)."""
+    eps, lam, s2, v = float(sparsity), float(l1_penalty), float(noise), float(nonzero_variance)
+    out = {"mse": [], "nnz_fraction": []}
+    for d in alpha.tolist():
+
+        def psi(t2, th):
+            s_2 = v + t2
+            a = th * math.sqrt(t2 / s_2)
+            e1 = 2.0 * s_2 * _g_soft(a) - 4.0 * v * _Phi(-a) + v
+            return (1.0 - eps) * 2.0 * t2 * _g_soft(th) + eps * e1, a
+
+        def calibration(th):
+            upper = 4.0 * (s2 + eps * v / d) / (1.0 - 2.0 * _g_soft(th) / d)
+            t2 = brentq(lambda t: s2 / t + psi(t, th)[0] / (d * t) - 1.0, s2, upper, xtol=_XTOL, rtol=_RTOL,
+                        maxiter=500)
+            mse, a = psi(t2, th)
+            nnz = (1.0 - eps) * 2.0 * _Phi(-th) + eps * 2.0 * _Phi(-a)
+            return th * math.sqrt(t2) * (1.0 - nnz / d), mse, nnz
+
+        if d < 1:
+            tmin = brentq(lambda t: 2.0 * _g_soft(t) / d - 1.0, 0.0, 10.0, xtol=_XTOL, rtol=_RTOL)
+            lo = tmin * (1.0 + 1e-10)
+        else:
+            lo = 0.0
+        hi = lo + 1.0
+        while calibration(hi)[0] < lam:
+            lo, hi = hi, 2.0 * hi
+        th = brentq(lambda t: calibration(t)[0] - lam, lo, hi, xtol=_XTOL, rtol=_RTOL, maxiter=500)
+        _, mse, nnz = calibration(th)
+        out["mse"].append(mse)
+        out["nnz_fraction"].append(nnz)
+    return {k: np.array(x) for k, x in out.items()}
+
+
 @dataclass
 class Case:
     name: str
@@ -219,6 +430,11 @@ class Case:
     loop_points: int  # how many grid points the loop is timed on (<= points)
     description: str
     fields: tuple = ()
+    max_repeats: int | None = None  # cap on the steady-state calls (cases whose one call takes minutes)
+
+    @property
+    def number(self) -> int:
+        return int(self.name.split(".", 1)[0])
 
 
 def _fields(result, names):
@@ -320,6 +536,48 @@ def build_cases(quick: bool) -> list[Case]:
                 f5,
             )
         )
+    # 7-10. Bayes-optimal GLM state-evolution curves (amp), one per channel, vs a scipy.quad loop.
+    # Quick mode: case 7 only (cases 8-10 run in full mode; 9-10 take minutes per call).
+    n7 = 16 if quick else 200
+    amp_cases = [
+        (7, "amp sign curve", np.geomspace(0.2, 10, n7), dict(channel="sign"), "geomspace(0.2, 10", n7),
+        (8, "amp linear sparse curve", np.linspace(0.05, 1.0, n7),
+         dict(channel="linear", sparsity=0.1, noise=1e-3), "linspace(0.05, 1", n7),
+        (9, "amp relu curve", np.geomspace(0.2, 5, n7), dict(channel="relu", noise=0.1), "geomspace(0.2, 5", 5),
+        (10, "amp abs curve", np.geomspace(0.2, 5, n7), dict(channel="abs", noise=0.1), "geomspace(0.2, 5", 5),
+    ]
+    f7 = ("mse",)
+    for number, name, alpha7, kw, grid, n_loop in amp_cases:
+        if quick and number != 7:
+            continue
+        args = ", ".join(f"{k}={v!r}" for k, v in kw.items())
+        cases.append(
+            Case(
+                f"{number}. {name}",
+                n7,
+                (lambda alpha7=alpha7, kw=kw: _fields(ot.amp.theory(alpha=alpha7, **kw), f7)),
+                (lambda idx, alpha7=alpha7, kw=kw: loop_amp(alpha7[idx], **kw)),
+                3 if quick else n_loop,
+                f"amp.theory(alpha={grid}, {n7}), {args})",
+                f7,
+                max_repeats=1 if number in (9, 10) and not quick else None,
+            )
+        )
+    # 11. LASSO state-evolution curve (calibrated l1_penalty), vs a nested brentq loop.
+    n11 = 16 if quick else 200
+    alpha11 = np.linspace(0.1, 2.0, n11)
+    f11 = ("mse", "nnz_fraction")
+    cases.append(
+        Case(
+            "11. lasso curve",
+            n11,
+            lambda: _fields(ot.lasso.theory(alpha=alpha11, l1_penalty=0.2, sparsity=0.1, noise=0.01), f11),
+            lambda idx: loop_lasso(alpha11[idx], 0.2, 0.1, 0.01),
+            n11,
+            f"lasso.theory(alpha=linspace(0.1, 2, {n11}), l1_penalty=0.2, sparsity=0.1, noise=0.01)",
+            f11,
+        )
+    )
     return cases
 
 
@@ -346,6 +604,7 @@ def _max_rel_diff(ours: dict, ref: dict, idx: np.ndarray) -> float:
 
 def run_case(case: Case, repeats: int, loop_repeats: int, loop_points: int | None) -> dict:
     first, ours = _timed(case.ours)
+    repeats = repeats if case.max_repeats is None else max(1, min(repeats, case.max_repeats))
     steady = statistics.median(_timed(case.ours)[0] for _ in range(repeats))
 
     n_loop = case.loop_points if loop_points is None else min(case.loop_points, loop_points)
@@ -371,6 +630,7 @@ def run_case(case: Case, repeats: int, loop_repeats: int, loop_points: int | Non
         "max_rel_diff": _max_rel_diff(ours, ref, idx),
         "fields": case.fields,
         "description": case.description,
+        "repeats": repeats,
     }
 
 
@@ -434,7 +694,7 @@ def main(argv=None):
     parser.add_argument(
         "--loop-points", type=int, default=None, help="time the loop on at most this many (evenly spaced) points"
     )
-    parser.add_argument("--cases", type=int, nargs="*", default=None, help="case numbers to run (default all)")
+    parser.add_argument("--cases", type=int, nargs="*", default=None, help="case numbers to run (default all; quick mode has no cases 8-10)")
     args = parser.parse_args(argv)
 
     # Start the backend outside the timed region (its one-off start-up is not compile time).
@@ -446,7 +706,7 @@ def main(argv=None):
     print(header, flush=True)
     cases = build_cases(args.quick)
     if args.cases:
-        cases = [c for i, c in enumerate(cases, 1) if i in args.cases]
+        cases = [c for c in cases if c.number in args.cases]
     rows = []
     for case in cases:
         row = run_case(case, args.repeats, args.loop_repeats, args.loop_points)
@@ -457,7 +717,11 @@ def main(argv=None):
             f"max rel diff {row['max_rel_diff']:.2g}",
             flush=True,
         )
-    notes = [f"- {r['case']}: {r['description']}; compared fields: {', '.join(r['fields'])}" for r in rows]
+    notes = [
+        f"- {r['case']}: {r['description']}; compared fields: {', '.join(r['fields'])}"
+        + ("" if r["repeats"] == args.repeats else f"; steady = {r['repeats']} call(s) (capped: slow case)")
+        for r in rows
+    ]
     text = "\n".join(
         [
             "```",

@@ -25,7 +25,7 @@ def test_quick_benchmark_table_and_agreement(tmp_path, capsys):
 
     assert [r["case"] for r in rows] == [
         "1. isotropic ridge", "2. anisotropic ridge", "3. kernel curve", "4. random features grid",
-        "5. glm logistic curve", "6. glm hinge curve",
+        "5. glm logistic curve", "6. glm hinge curve", "7. amp sign curve", "11. lasso curve",
     ]
     for r in rows:
         assert r["points"] > 0 and 0 < r["loop_points"] <= r["points"]
@@ -38,7 +38,7 @@ def test_quick_benchmark_table_and_agreement(tmp_path, capsys):
     assert text.count("\n| ") >= 4  # header + three rows
     assert out.read_text().strip() == text.strip()
     printed = capsys.readouterr().out
-    assert "jax backend:" in printed and "| 3. kernel curve |" in printed
+    assert "jax backend:" in printed and "| 3. kernel curve |" in printed and "| 11. lasso curve |" in printed
 
 
 def test_loop_subset_is_reported(capsys):
@@ -48,3 +48,12 @@ def test_loop_subset_is_reported(capsys):
     assert row["loop_points"] == 100 < row["points"]
     assert "100 (extrapolated)" in text
     assert row["max_rel_diff"] < 1e-8
+
+
+def test_case_numbers_select_cases(capsys):
+    """``--cases`` selects by the case's number (quick mode has no cases 8-10)."""
+    bench = _load()
+    assert [c.number for c in bench.build_cases(True)] == [1, 2, 3, 4, 5, 6, 7, 11]
+    assert [c.number for c in bench.build_cases(False)] == list(range(1, 12))
+    rows, _ = bench.main(["--quick", "--cases", "11", "--repeats", "1", "--loop-repeats", "1"])
+    assert [r["case"] for r in rows] == ["11. lasso curve"] and rows[0]["max_rel_diff"] < 1e-8
