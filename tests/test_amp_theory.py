@@ -177,6 +177,7 @@ def test_erfcx_gap_of_jax_is_patched():
     np.testing.assert_allclose(log_cdf, special.log_ndtr(-37.6), rtol=1e-13)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind,noise_mode", [("relu", "zero"), ("abs", "zero")])
 def test_sample_representation_rule_converged(kind, noise_mode, monkeypatch):
     with jax.enable_x64(True):
