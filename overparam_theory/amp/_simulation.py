@@ -35,7 +35,7 @@ import numpy as np
 from .._montecarlo import resolve_devices, run_grid, seed_batched
 from .._precision import precision
 from .._results import Estimate, estimate
-from .._validation import positive_int, real_array
+from .._validation import positive_int
 from ._channels import Channel, log_z_out, sample_labels
 from ._priors import posterior
 from ._theory import _FLOOR, population_errors, validate_parameters
@@ -159,7 +159,6 @@ def simulate(
     p = validate_parameters(alpha, channel, noise, flip, sparsity, nonzero_variance, initial_snr)
     dim = positive_int("dim", dim)
     n_iterations = positive_int("n_iterations", n_iterations)
-    real_array("dim", dim, low=1.0)
     devices = resolve_devices(devices)
     shape = p.shape
     n_b = np.rint(np.broadcast_to(p.alpha, shape) * dim).astype(int)
