@@ -106,7 +106,7 @@ from jax.scipy import special as jsp
 from .._precision import as_dtype, precision, resolve_dtype
 from .._results import finalize
 from .._validation import broadcast, choice, is_traced, real_array
-from ..numerics.batching import map_points
+from ..numerics.batching import map_points, padded_call
 
 FAILURE_MODES = ("warn", "raise", "ignore")
 RESULT_FIELDS = ("mse", "nnz_fraction", "train_error")
@@ -503,20 +503,11 @@ def _l1_flat(alpha, lam, eps, v, s2):
 
 
 def _padded_call(flat_fn, *values, wrap=LassoTheory):
-    """Broadcast, flatten and pad the grid to a power-of-two length of at least 8 (repeating its
-    first point) so that grids of similar size share one compiled program (a compile takes
-    seconds, an evaluation milliseconds), then restore the shape."""
-    concrete = not any(is_traced(v) for v in values)
-    xp = np if concrete else jnp
-    arrays = xp.broadcast_arrays(*values)
-    shape = arrays[0].shape
-    size = int(np.prod(shape, dtype=int))
-    padded = max(_MIN_BUCKET, 1 << max(0, (size - 1).bit_length())) if concrete else size
-    flat = [xp.reshape(a, (-1,)) for a in arrays]
-    if padded > size:
-        flat = [np.concatenate([f, np.full(padded - size, f[0])]) for f in flat]
-    out = flat_fn(*flat)
-    return wrap(*(jnp.reshape(o[:size], shape) for o in out))
+    """Broadcast the grid and evaluate it padded to a power-of-two length of at least 8, so that
+    grids of similar size share one compiled program (a compile takes seconds, an evaluation
+    milliseconds); ``numerics.batching.padded_call`` does the work."""
+    shape = jnp.broadcast_shapes(*(jnp.shape(v) for v in values))
+    return wrap(*padded_call(flat_fn, values, (), shape, min_size=_MIN_BUCKET))
 
 
 @jax.jit

@@ -50,16 +50,21 @@ def map_points(fn, points, shared=(), *, work_per_point: int = 1):
     return tuple(jnp.reshape(o, shape + o.shape[1:]) for o in out)
 
 
-def padded_call(fn, arrays, shared, shape):
-    """``fn`` on the flattened, broadcast grid padded to a power-of-two length.
+def padded_call(fn, arrays, shared, shape, *, min_size: int = 1):
+    """``fn`` on the flattened, broadcast grid padded to a power-of-two length (at least ``min_size``).
 
     The padding repeats the last point, so grids of different sizes share a few compilations
     of a jitted ``fn(*flat_arrays, *shared) -> tuple``; each output is cut back to the grid and
-    reshaped to ``shape + per-point shape``.
+    reshaped to ``shape + per-point shape``.  Traced inputs (the caller is being differentiated
+    or jitted) are flattened without padding: their size is static to the trace anyway.
     """
-    flat = [np.broadcast_to(np.asarray(a), shape).reshape(-1) for a in arrays]
-    n = flat[0].size
-    size = 1 << max(0, (n - 1).bit_length())
-    flat = [np.concatenate([a, np.repeat(a[-1:], size - n)]) if size > n else a for a in flat]
-    out = fn(*(jnp.asarray(a) for a in flat), *shared)
+    if any(isinstance(a, jax.core.Tracer) for a in arrays):
+        flat = [jnp.reshape(jnp.broadcast_to(a, shape), (-1,)) for a in arrays]
+        n = size = flat[0].shape[0]
+    else:
+        flat = [np.broadcast_to(np.asarray(a), shape).reshape(-1) for a in arrays]
+        n = flat[0].size
+        size = max(int(min_size), 1 << max(0, (n - 1).bit_length()))
+        flat = [jnp.asarray(np.concatenate([a, np.repeat(a[-1:], size - n)]) if size > n else a) for a in flat]
+    out = fn(*flat, *shared)
     return tuple(jnp.reshape(o[:n], shape + o.shape[1:]) for o in out)
