@@ -141,6 +141,7 @@ def test_finite_size_gap_is_order_one_over_d_and_extrapolates_to_theory():
     assert abs(gaps[-1]) < abs(gaps[0])
 
 
+@pytest.mark.slow  # the ridge and random-features sharding tests cover the mechanism in the fast subset
 def test_sharded_glm_simulation_equals_single_device():
     """Seeds sharded over 2 forced host devices give the same numbers as one device (logistic
     Newton fits; each device maps its seeds with lax.map)."""

@@ -67,8 +67,13 @@ def assert_z_below(report, limit=4.0):
 ALPHAS_CROSSING = np.array([0.3, 0.6, 0.8, 0.9, 1.0, 1.1, 1.25, 1.6, 2.5])
 
 
-def test_isotropic_ridge_theory_vs_simulation_across_threshold():
-    rep = compare(ridge, alpha=ALPHAS_CROSSING, ridge=0.05, signal=1.0, noise=0.25, dim=200, n_seeds=32, seed=0, dense=0)
+# The fast subset runs a few points of each grid (one compilation per sample size dominates the
+# cost); the slow run covers the full grids.
+@pytest.mark.parametrize(
+    "alphas", [pytest.param(ALPHAS_CROSSING[[0, 3, 4, 6, 8]], id="fast"), pytest.param(ALPHAS_CROSSING, id="full", marks=pytest.mark.slow)]
+)
+def test_isotropic_ridge_theory_vs_simulation_across_threshold(alphas):
+    rep = compare(ridge, alpha=alphas, ridge=0.05, signal=1.0, noise=0.25, dim=200, n_seeds=32, seed=0, dense=0)
     assert_z_below(rep)
 
 
@@ -79,11 +84,14 @@ def test_ridgeless_theory_vs_simulation_on_both_sides_of_threshold():
     assert_z_below(rep)
 
 
-def test_anisotropic_ridge_theory_vs_simulation():
+@pytest.mark.parametrize(
+    "alphas", [pytest.param([0.8, 3.0], id="fast"), pytest.param([0.4, 0.8, 1.5, 3.0], id="full", marks=pytest.mark.slow)]
+)
+def test_anisotropic_ridge_theory_vs_simulation(alphas):
     sp = spectra.two_level(0.25, 4.0, 0.5)
     rep = compare(
         ridge,
-        alpha=np.array([0.4, 0.8, 1.5, 3.0]),
+        alpha=np.array(alphas),
         ridge=np.array([[0.0], [0.05]]),
         noise=0.25,
         spectrum=sp,
@@ -96,12 +104,15 @@ def test_anisotropic_ridge_theory_vs_simulation():
     assert_z_below(rep)
 
 
-def test_kernel_theory_vs_simulation():
+@pytest.mark.parametrize(
+    "n_samples", [pytest.param([25, 400, 600], id="fast"), pytest.param([25, 100, 300, 400, 600], id="full", marks=pytest.mark.slow)]
+)
+def test_kernel_theory_vs_simulation(n_samples):
     # M = 400 modes, power law eta_k = k^-1.5, v_k = k^-1; 16 seeds; n crosses M (ridge > 0)
     k = np.arange(1, 401.0)
     rep = compare(
         kernel,
-        n_samples=np.array([25, 100, 300, 400, 600]),
+        n_samples=np.array(n_samples),
         ridge=np.array([[0.0], [1e-3]]),
         noise=0.01,
         eigenvalues=k**-1.5,
