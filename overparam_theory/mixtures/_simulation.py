@@ -1,0 +1,169 @@
+"""Finite-size Monte Carlo of ERM on the binary Gaussian mixture (same names as ``theory``).
+
+Per seed and grid point: ``n = round(alpha dim)`` labels ``y = +1`` w.p. ``imbalance``, a mean
+direction ``v*`` uniform on the sphere with ``|v*|^2/dim = 1`` exactly, inputs ``x = y v*/sqrt(dim)
++ sqrt(noise) z``; the estimator is computed exactly (:mod:`._estimators`: closed form for square
+loss, Newton for logistic, an interior-point method for hinge; ``loss="hinge", ridge=0`` is the
+hard-margin SVM) and the observables are
+
+- ``m = w.v*/d``, ``q = |w|^2/d``, ``bias = b``, ``cosine = m/sqrt(q)``;
+- ``test_error``: the *population* error of ``(w, b)``, ``rho_+ H((m + b)/sqrt(Delta q)) +
+  (1 - rho_+) H((m - b)/sqrt(Delta q))`` (exact for Gaussian inputs; no test-set noise);
+- ``train_loss``, ``train_error``, ``support_fraction`` (margin ``<= 1 + 1e-6``) on the training set;
+- ``all_support_vectors``: per seed 1 if every training margin is ``<= 1 + 1e-6`` (every sample a
+  support vector; for the hard-margin SVM this is exactly when it equals the min-norm
+  interpolator of the labels), else 0 -- its seed mean is the fraction of such seeds.
+
+A seed whose fit did not converge (or an infeasible hard-margin problem) makes its point NaN and
+is counted in ``fit_failures`` with a warning.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from functools import partial
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .._montecarlo import resolve_devices, run_grid, seed_batched
+from .._precision import precision
+from .._results import Estimate, estimate
+from .._validation import positive_int
+from ..numerics.prox import HINGE, LOGISTIC, SQUARE
+from . import _estimators
+from ._common import H, validate
+
+_SV_TOL = 1e-6
+
+
+class MixtureSimulation(NamedTuple):
+    """Monte Carlo estimates (seed mean, standard error) of the mixture observables.
+
+    ``alpha`` holds the realised ``n/dim``; ``fit_failures`` counts seeds per point whose estimator
+    did not converge (their point is NaN).
+    """
+
+    test_error: Estimate
+    train_loss: Estimate
+    train_error: Estimate
+    m: Estimate
+    q: Estimate
+    bias: Estimate
+    cosine: Estimate
+    support_fraction: Estimate
+    all_support_vectors: Estimate
+    alpha: np.ndarray
+    n_samples: np.ndarray
+    dim: int
+    fit_failures: np.ndarray
+
+
+_OBSERVABLES = ("test_error", "train_loss", "train_error", "m", "q", "bias", "cosine", "support_fraction", "all_support_vectors")
+
+
+def _one_seed(key, ridge, noise, rho, *, n, d, loss, intercept, hard_margin):
+    k_y, k_v, k_z = jax.random.split(key, 3)
+    y = jnp.where(jax.random.bernoulli(k_y, rho, (n,)), 1.0, -1.0)
+    g = jax.random.normal(k_v, (d,))
+    v = math.sqrt(d) * g / jnp.linalg.norm(g)
+    X = y[:, None] * v[None, :] / math.sqrt(d) + jnp.sqrt(noise) * jax.random.normal(k_z, (n, d))
+    w, b, converged, _, _, feasible = _estimators.fit(X, y, ridge, loss=loss.name, intercept=intercept, hard_margin=hard_margin)
+    m = w @ v / d
+    q = w @ w / d
+    test = rho * H((m + b) / jnp.sqrt(noise * q)) + (1.0 - rho) * H((m - b) / jnp.sqrt(noise * q))
+    margins = y * (X @ w / math.sqrt(d) + b)
+    train_loss = jnp.mean(loss.value(margins))
+    train_error = jnp.mean(margins < 0)
+    sv = margins <= 1.0 + _SV_TOL
+    values = (test, train_loss, train_error, m, q, b, m / jnp.sqrt(q), jnp.mean(sv), jnp.all(sv).astype(m.dtype))
+    ok = converged & feasible
+    return tuple(jnp.where(ok, x, jnp.nan) for x in values) + (~ok,)
+
+
+@partial(jax.jit, static_argnames=("n", "d", "loss", "intercept", "hard_margin", "devices"))
+def _run_group(keys, alpha, ridge, noise, rho, *, n, d, loss, intercept, hard_margin, devices):
+    one = partial(_one_seed, n=n, d=d, loss=loss, intercept=intercept, hard_margin=hard_margin)
+    sequential = loss is HINGE and devices is None  # vmapped IPMs were slow on CPU (glm/_estimators.py)
+
+    def point(point_keys, r, e, p):
+        if sequential:
+            return jax.lax.map(lambda k: one(k, r, e, p), point_keys)
+        return seed_batched(one, point_keys, (r, e, p), devices)
+
+    out = jax.lax.map(lambda args: point(*args), (keys, ridge, noise, rho))
+    return dict(zip(_OBSERVABLES + ("failed",), out))
+
+
+def simulate(
+    *,
+    alpha,
+    ridge=1e-2,
+    loss="logistic",
+    noise=1.0,
+    imbalance=0.5,
+    intercept=False,
+    dim=500,
+    n_seeds=16,
+    seed=0,
+    progress=False,
+    devices=None,
+) -> MixtureSimulation:
+    """Finite-size ERM with the parameters of :func:`~overparam_theory.mixtures.theory` (module docstring).
+
+    Args:
+        alpha, ridge, loss, noise, imbalance, intercept: as in ``theory``; additionally
+            ``loss="hinge", ridge=0`` is the hard-margin SVM (compare with
+            :func:`~overparam_theory.mixtures.max_margin`) and ``loss="logistic", ridge=0`` is the
+            MLE (NaN with a warning on separable samples).
+        dim: input dimension ``d``; ``n = round(alpha d)``.
+        n_seeds: independent seeds per point (>= 2); seed: int or JAX key.
+        progress: print one line per compiled sample size.
+        devices: ``None``, ``"all"`` or a list of JAX devices to shard the seeds over.
+    """
+    dim = positive_int("dim", dim, minimum=2)
+    devices = resolve_devices(devices)
+    n_seeds = positive_int("n_seeds", n_seeds, minimum=2)
+    p = validate(alpha, ridge, loss, noise, imbalance, intercept)
+    if p.loss not in (SQUARE, LOGISTIC, HINGE):
+        raise ValueError(f"simulate supports loss 'square', 'logistic', 'hinge'; got {p.loss.name!r}")
+    shape = p.shape
+    hard_margin = p.loss is HINGE and bool(np.any(np.asarray(p.ridge) == 0))
+    if hard_margin and not np.all(np.asarray(p.ridge) == 0):
+        raise ValueError("ridge: with loss='hinge' use either ridge = 0 everywhere (hard margin) or ridge > 0 everywhere")
+    flat = [np.broadcast_to(np.asarray(a, float), shape).reshape(-1) for a in (p.alpha, p.ridge, p.noise, p.imbalance)]
+    n_samples = np.maximum(2, np.rint(flat[0] * dim)).astype(int)
+    with precision("float64"):
+        raw = run_grid(
+            lambda keys, *params, size: _run_group(
+                keys, *params, n=size, d=dim, loss=p.loss, intercept=p.intercept, hard_margin=hard_margin,
+                devices=None if devices is None else tuple(devices),
+            ),
+            n_samples,
+            flat,
+            seed=seed,
+            n_seeds=n_seeds,
+            label=f"mixtures.simulate ({p.loss.name}, d={dim})",
+            progress=progress,
+        )
+    failures = raw.pop("failed").sum(axis=1).astype(int)
+    if np.any(failures):
+        bad = np.flatnonzero(failures)
+        warnings.warn(
+            f"mixtures.simulate: {int(failures.sum())} fit(s) at {bad.size} point(s) did not converge or were infeasible "
+            f"(e.g. alpha={flat[0][bad[0]]:.4g}, ridge={flat[1][bad[0]]:.4g}); those points are NaN",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    est = {k: estimate(raw[k], axis=1) for k in _OBSERVABLES}
+    est = {k: Estimate(v.mean.reshape(shape), v.stderr.reshape(shape), v.n_seeds) for k, v in est.items()}
+    return MixtureSimulation(
+        **est,
+        alpha=(n_samples / dim).reshape(shape),
+        n_samples=n_samples.reshape(shape),
+        dim=dim,
+        fit_failures=failures.reshape(shape),
+    )
