@@ -5,14 +5,15 @@ For each case the library's public ``theory`` function is timed (first call = tr
 run, then the median of a few steady-state calls; the public functions return NumPy arrays, so
 every call has finished when it returns) and compared with a straightforward Python ``for``
 loop over the grid points that implements the *same equations* (``shared/theory/regression.md``
-sections 1-5, ``classification.md`` sections 1 and 4) with ``math`` scalars, NumPy sums over the
+sections 1-5, ``classification.md`` sections 1, 4 and 5, the gradient-flow spectral integrals of
+``docs/dynamics_linear.md`` and the committee-machine ODEs of ``docs/dynamics_committee.md``) with ``math`` scalars, NumPy sums over the
 spectrum, ``scipy.optimize.brentq`` for roots and ``scipy.integrate.quad`` for the Gaussian
 integrals of the GLM / Bayes-optimal (amp) state evolution.  The maximum relative difference
 between the two shows that they compute the same numbers.
 
     python benchmarks/run.py                      # full sizes (~35 min on 2 CPU cores, mostly cases 9-10)
     python benchmarks/run.py --cases 1 2 3 4      # a subset, by case number
-    python benchmarks/run.py --quick              # small sizes (smoke test: cases 1-7 and 11)
+    python benchmarks/run.py --quick              # small sizes (smoke test: cases 1-7 and 11-14)
     python benchmarks/run.py --markdown out.md    # also write the table to a file
 
 ``main(argv)`` returns ``(rows, text)`` so that tests can check the numbers without parsing.
@@ -33,6 +34,7 @@ from typing import Callable
 
 import numpy as np
 from scipy.optimize import brentq
+from scipy.special import expit
 
 import jax
 import jax.numpy as jnp
@@ -578,7 +580,183 @@ def build_cases(quick: bool) -> list[Case]:
             f11,
         )
     )
+
+    # 12. Gaussian-mixture logistic curve (Mignacco et al. 2020), vs a scipy.quad loop.
+    n12 = 8 if quick else 200
+    alpha12 = np.linspace(0.2, 5.0, n12)
+    f12 = ("m", "q", "test_error")
+    cases.append(
+        Case(
+            "12. mixture logistic curve",
+            n12,
+            lambda: _fields(ot.mixtures.theory(alpha=alpha12, ridge=0.1, loss="logistic", noise=0.5), f12),
+            lambda idx: loop_mixture(alpha12[idx], 0.1, "logistic", 0.5),
+            2 if quick else 5,
+            f"mixtures.theory(alpha=linspace(0.2, 5, {n12}), ridge=0.1, loss='logistic', noise=0.5), balanced, no intercept",
+            f12,
+        )
+    )
+    # 13. Gradient-flow risk trajectory (isotropic least squares), vs scipy.quad per time point.
+    n13 = 64 if quick else 1000
+    t13 = np.geomspace(1e-2, 1e3, n13)
+    f13 = ("bias", "variance")
+    cases.append(
+        Case(
+            "13. gradient-flow trajectory",
+            n13,
+            lambda: _fields(ot.dynamics.linear.theory(time=t13, alpha=0.7, noise=0.5, signal=1.0), f13),
+            lambda idx: loop_gradient_flow(t13[idx], 0.7, 0.5, 1.0),
+            8 if quick else 40,
+            f"dynamics.linear.theory(time=geomspace(1e-2, 1e3, {n13}), alpha=0.7, noise=0.5, signal=1)",
+            f13,
+        )
+    )
+    # 14. Committee-machine ODE trajectory saved at 10^4 times, vs scipy solve_ivp (RK45, same tolerances).
+    n14 = 500 if quick else 10_000
+    t14 = np.linspace(0.0, 500.0, n14)
+    Q14, R14, T14 = (np.asarray(a) for a in ot.dynamics.committee.default_initial_conditions(2, 2))
+    tol14 = dict(rtol=1e-12, atol=1e-14)
+    f14 = ("test_error",)
+    cases.append(
+        Case(
+            "14. committee ODE trajectory",
+            n14,
+            lambda: _fields(
+                ot.dynamics.committee.theory(time=t14, student_width=2, teacher_width=2, learning_rate=0.5, **tol14), f14
+            ),
+            lambda idx: loop_committee(t14, Q14, R14, T14, 0.5, **tol14),
+            n14,
+            f"dynamics.committee.theory(time=linspace(0, 500, {n14}), K=M=2, learning_rate=0.5, rtol=1e-12, "
+            "atol=1e-14): one trajectory (the loop integrates it once and saves at every time)",
+            f14,
+        )
+    )
     return cases
+
+
+# --- Gaussian mixture (classification.md section 5): balanced, no intercept; damped iteration
+# in (m, q, V), scipy.quad over the Gaussian margin field, scalar prox by brentq.
+
+
+def _mix_prox(loss, t0, u):
+    if loss == "square":
+        return (t0 + u) / (1 + u)
+    if loss == "hinge":
+        return t0 + u if t0 < 1 - u else (t0 if t0 > 1 else 1.0)
+    return brentq(lambda t: t - t0 - u * expit(-t), t0, t0 + u, xtol=1e-14, rtol=1e-15)
+
+
+def _mix_dprox(loss, t0, u, p):
+    if loss == "square":
+        return 1 / (1 + u)
+    if loss == "hinge":
+        return 0.0 if 1 - u < t0 < 1 else 1.0
+    s = expit(p)
+    return 1 / (1 + u * s * (1 - s))
+
+
+def _mix_expect(f, m, q, noise, points=()):
+    sd = math.sqrt(noise * q)
+    pts = sorted((p - m) / sd for p in points)
+    return _quad(lambda xi: _phi(xi) * f(m + sd * xi), -12.0, 12.0, points=pts, epsrel=1e-12)
+
+
+def loop_mixture(alpha, ridge, loss, noise, tol=1e-10, max_iter=5000, damping=0.5):
+    """Per point: ``m_hat = -alpha E l'(t*)``, ``q_hat = alpha Delta E l'(t*)^2``, ``V_hat =
+    (alpha/V) E[1 - dt*/dt0]`` with ``t0 = m + sqrt(Delta q) xi``, ``t* = prox_{Delta V}(t0)``."""
+    out = {"m": [], "q": [], "test_error": []}
+    for a in np.asarray(alpha, float).tolist():
+        lam, dl = float(ridge), float(noise)
+        m, q, V = 0.5, 0.6, 1 / (lam + a)
+        for _ in range(max_iter):
+            u = dl * V
+            kinks = (1 - u, 1.0) if loss == "hinge" else ()
+            lp = lambda t0, u=u: (t0 - _mix_prox(loss, t0, u)) / u  # noqa: E731  (= l'(t*))
+            m_hat = -a * _mix_expect(lp, m, q, dl, kinks)
+            q_hat = a * dl * _mix_expect(lambda t0: lp(t0) ** 2, m, q, dl, kinks)
+            V_hat = a / V * _mix_expect(
+                lambda t0, u=u: 1 - _mix_dprox(loss, t0, u, _mix_prox(loss, t0, u)), m, q, dl, kinks
+            )
+            den = lam + V_hat
+            new = np.array([m_hat / den, (m_hat**2 + q_hat) / den**2, 1 / den])
+            old = np.array([m, q, V])
+            m, q, V = (1 - damping) * old + damping * new
+            if np.max(np.abs(new - old) / np.maximum(1, np.abs(old))) < tol:
+                break
+        out["m"].append(m)
+        out["q"].append(q)
+        out["test_error"].append(_Phi(-m / math.sqrt(dl * q)))
+    return {k: np.array(v) for k, v in out.items()}
+
+
+# --- Gradient flow on isotropic least squares: Marchenko-Pastur integrals per time point.
+
+
+def loop_gradient_flow(times, alpha, noise, signal):
+    """bias = r^2 [int e^{-2ts} dmu + atom], variance = sigma^2 gamma int (1 - e^{-ts})^2/s dmu."""
+    g = 1.0 / alpha
+    lo, hi = (1 - math.sqrt(g)) ** 2, (1 + math.sqrt(g)) ** 2
+    dens = lambda s: math.sqrt(max((hi - s) * (s - lo), 0.0)) / (2 * math.pi * g * s)  # noqa: E731
+    atom = max(0.0, 1 - 1 / g)
+    bias, var = [], []
+    for t in np.asarray(times, float).tolist():
+        b = _quad(lambda s: math.exp(-2 * t * s) * dens(s), lo, hi, epsrel=1e-12) + atom
+        v = g * _quad(lambda s: (1 - math.exp(-t * s)) ** 2 / s * dens(s), lo, hi, epsrel=1e-12)
+        bias.append(signal * b)
+        var.append(noise * v)
+    return {"bias": np.array(bias), "variance": np.array(var)}
+
+
+# --- Soft committee machine ODEs (Saad & Solla 1995; Goldt et al. 2019), erf activation:
+# the same right-hand side in NumPy, scipy.integrate.solve_ivp (RK45 = Dormand-Prince 5(4)).
+
+
+def _committee_rhs(Q, R, T, v, v_star, lr, noise):
+    K = Q.shape[0]
+    C = np.block([[Q, R], [R.T, T]])
+    d = np.diag(C)
+    c = np.concatenate([-v, v_star])
+    c11, c33 = d[:, None, None], d[None, None, :]
+    c12, c13, c23 = C[:, :, None], C[:, None, :], C[None, :, :]
+    i3 = (2 / np.pi) * (c23 * (1 + c11) - c12 * c13) / ((1 + c11) * np.sqrt((1 + c11) * (1 + c33) - c13**2))
+    A = np.einsum("pqr,r->pq", i3[:K], c)
+    dR = lr * v[:, None] * A[:, K:]
+    drift = lr * v[:, None] * A[:, :K]
+    s = slice(0, K)
+    a11, a22 = d[s][:, None, None, None], d[s][None, :, None, None]
+    a33, a44 = d[None, None, :, None], d[None, None, None, :]
+    a12, a13, a14 = C[s, s][:, :, None, None], C[s, :][:, None, :, None], C[s, :][:, None, None, :]
+    a23, a24, a34 = C[s, :][None, :, :, None], C[s, :][None, :, None, :], C[None, None, :, :]
+    l4 = (1 + a11) * (1 + a22) - a12**2
+    l0 = l4 * a34 - a23 * a24 * (1 + a11) - a13 * a14 * (1 + a22) + a12 * a13 * a24 + a12 * a14 * a23
+    l1 = l4 * (1 + a33) - a23**2 * (1 + a11) - a13**2 * (1 + a22) + 2 * a12 * a13 * a23
+    l2 = l4 * (1 + a44) - a24**2 * (1 + a11) - a14**2 * (1 + a22) + 2 * a12 * a14 * a24
+    i4 = (4 / np.pi**2) * np.arcsin(l0 / np.sqrt(l1 * l2)) / np.sqrt(l4)
+    j2 = (2 / np.pi) / np.sqrt(np.outer(1 + d[:K], 1 + d[:K]) - C[:K, :K] ** 2)
+    var = np.einsum("ikab,a,b->ik", i4, c, c) + noise * j2
+    return drift + drift.T + lr**2 * np.outer(v, v) * var, dR
+
+
+def loop_committee(times, Q0, R0, T, lr, rtol, atol):
+    """One trajectory: solve_ivp(RK45) saving at ``times``; eps_g = (1/2) c^T I2(C) c."""
+    from scipy.integrate import solve_ivp
+
+    K, M = R0.shape
+    v, v_star = np.ones(K), np.ones(M)
+
+    def f(_, y):
+        dQ, dR = _committee_rhs(y[: K * K].reshape(K, K), y[K * K :].reshape(K, M), T, v, v_star, lr, 0.0)
+        return np.concatenate([dQ.ravel(), dR.ravel()])
+
+    y0 = np.concatenate([Q0.ravel(), R0.ravel()])
+    sol = solve_ivp(f, (0.0, float(times[-1])), y0, method="RK45", rtol=rtol, atol=atol, t_eval=times)
+    eps = []
+    c = np.concatenate([-v, v_star])
+    for y in sol.y.T:
+        C = np.block([[y[: K * K].reshape(K, K), y[K * K :].reshape(K, M)], [y[K * K :].reshape(K, M).T, T]])
+        dd = np.diag(C)
+        eps.append(0.5 * c @ ((2 / np.pi) * np.arcsin(C / np.sqrt(np.outer(1 + dd, 1 + dd)))) @ c)
+    return {"test_error": np.array(eps)}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -9,9 +9,11 @@ names); :func:`compare` runs both and reports z-scores.  Conventions follow
 from importlib.metadata import PackageNotFoundError, version
 
 from . import amp as amp
+from . import dynamics as dynamics
 from . import glm as glm
 from . import kernel as kernel
 from . import lasso as lasso
+from . import mixtures as mixtures
 from . import numerics as numerics
 from . import random_features as random_features
 from . import ridge as ridge
@@ -25,4 +27,14 @@ try:
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0+local"
 
-MODELS = {"ridge": ridge, "kernel": kernel, "random_features": random_features, "glm": glm, "amp": amp, "lasso": lasso}
+MODELS = {
+    "ridge": ridge,
+    "kernel": kernel,
+    "random_features": random_features,
+    "glm": glm,
+    "amp": amp,
+    "lasso": lasso,
+    "mixtures": mixtures,
+    "linear_dynamics": dynamics.linear,
+    "committee": dynamics.committee,
+}

@@ -183,6 +183,8 @@ class _ModelCLI:
         """Non-grid settings, as text, for the JSON metadata."""
         return {}
 
+    time_axis = False  # results carry a trailing time axis (``--time``), one row per (point, time)
+
 
 class _RidgeCLI(_ModelCLI):
     name = "ridge"
@@ -496,7 +498,116 @@ class _LassoCLI(_ModelCLI):
     )
 
 
-_CLIS = {"ridge": _RidgeCLI(), "kernel": _KernelCLI(), "random_features": _RandomFeaturesCLI(), "glm": _GLMCLI(), "amp": _AMPCLI(), "lasso": _LassoCLI()}
+class _MixturesCLI(_ModelCLI):
+    name = "mixtures"
+    grid_options = (
+        ("alpha", "--alpha", parse_grid, "0.2:4:12", "samples per input dimension alpha = n/d > 0"),
+        (
+            "ridge",
+            "--ridge",
+            parse_grid,
+            "0.01",
+            "penalty lambda >= 0 on the *summed* loss, sum_mu l + (lambda/2)|w|^2, intercept unpenalised "
+            "(scikit-learn C = 1/lambda on features x/sqrt d); hinge needs > 0 (ridge -> 0+: mixtures.max_margin)",
+        ),
+        ("noise", "--noise", parse_grid, "1", "variance Delta > 0 of the Gaussian noise around the class means +-v*/sqrt d"),
+        ("imbalance", "--imbalance", parse_grid, "0.5", "fraction rho_+ in (0, 1) of samples with label +1"),
+    )
+
+    def add_extra_arguments(self, group):
+        from .numerics.prox import LOSSES
+
+        group.add_argument(
+            "--loss", choices=tuple(LOSSES), default="logistic", help="ERM loss of the margin (default: logistic)"
+        )
+        group.add_argument(
+            "--intercept",
+            action=argparse.BooleanOptionalAction,
+            default=False,
+            help="fit an unpenalised intercept b (default: no intercept, b = 0)",
+        )
+
+    def fixed(self, args):
+        return {"loss": args.loss, "intercept": bool(args.intercept)}
+
+    def describe(self, args):
+        return {"loss": args.loss, "intercept": bool(args.intercept)}
+
+
+def _add_time_argument(group, default, help_):
+    group.add_argument(
+        "--time", type=parse_grid, default=parse_grid(default), metavar="GRID", help=f"{help_} (default: {default})"
+    )
+
+
+class _LinearDynamicsCLI(_RidgeCLI):
+    """Gradient flow / descent on least squares: the ridge model's options without --ridge,
+    plus a time axis and an optional learning rate."""
+
+    name = "linear_dynamics"
+    time_axis = True
+    grid_options = tuple(o for o in _RidgeCLI.grid_options if o[0] != "ridge")
+
+    def add_extra_arguments(self, group):
+        super().add_extra_arguments(group)
+        _add_time_argument(
+            group,
+            "0:20:41",
+            "times t >= 0 of the trajectory (gradient flow time; gradient descent: t = steps * learning rate); "
+            "the results carry this as a trailing axis, one row per (grid point, time)",
+        )
+        group.add_argument(
+            "--learning-rate",
+            type=float,
+            default=None,
+            metavar="LR",
+            help="gradient-descent step size on L(w) = |y - X w|^2/(2n); omitted: gradient flow",
+        )
+
+    def fixed(self, args):
+        out = super().fixed(args)
+        out.update(time=args.time, learning_rate=args.learning_rate)
+        return out
+
+    def describe(self, args):
+        out = super().describe(args)
+        out["learning_rate"] = "gradient flow" if args.learning_rate is None else args.learning_rate
+        return out
+
+
+class _CommitteeCLI(_ModelCLI):
+    name = "committee"
+    time_axis = True
+    grid_options = (
+        ("learning_rate", "--learning-rate", parse_grid, "0.5", "first-layer SGD learning rate eta > 0 (Saad & Solla)"),
+        ("noise", "--noise", parse_grid, "0", "variance >= 0 of the Gaussian noise on the teacher's output"),
+        (
+            "second_layer_learning_rate",
+            "--second-layer-learning-rate",
+            parse_grid,
+            "0",
+            "learning rate >= 0 of the student's second layer (0: fixed, the soft committee machine)",
+        ),
+    )
+
+    def add_extra_arguments(self, group):
+        _add_time_argument(
+            group, "0:300:61", "times t = steps/d >= 0 of the trajectory; one row per (grid point, time)"
+        )
+        group.add_argument("--student-width", type=_int_option("student-width"), default=2, metavar="K",
+                           help="hidden units K >= 1 of the student (default: 2)")
+        group.add_argument("--teacher-width", type=_int_option("teacher-width"), default=2, metavar="M",
+                           help="hidden units M >= 1 of the teacher (default: 2)")
+
+    def fixed(self, args):
+        return {"time": args.time, "student_width": args.student_width, "teacher_width": args.teacher_width}
+
+    def describe(self, args):
+        return {"student_width": args.student_width, "teacher_width": args.teacher_width}
+
+
+_CLIS = {"ridge": _RidgeCLI(), "kernel": _KernelCLI(), "random_features": _RandomFeaturesCLI(), "glm": _GLMCLI(), "amp": _AMPCLI(), "lasso": _LassoCLI(),
+         "mixtures": _MixturesCLI(), "linear_dynamics": _LinearDynamicsCLI(), "committee": _CommitteeCLI()}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -534,7 +645,8 @@ def _table(grid: dict, result, names, shape, suffixes=None) -> list[dict]:
         for name in names:
             value = getattr(result, name)
             if suffixes is None:
-                row[name] = _fmt(np.asarray(value)[idx])
+                value = np.asarray(value)
+                row[name] = _fmt(value[idx[: value.ndim]])  # per-point diagnostics lack the time axis
             else:
                 for attr, suffix in suffixes:
                     row[name + suffix] = _fmt(np.broadcast_to(np.asarray(getattr(value, attr)), shape)[idx])
@@ -557,6 +669,54 @@ def _write_rows(rows: list[dict], path: str, fmt: str, meta: dict) -> str:
 
 def _scalar_fields(result, shape) -> list[str]:
     return [f for f in result._fields if np.shape(getattr(result, f)) == tuple(shape)]
+
+
+def _point_fields(cli, result, shape) -> list[str]:
+    """Per-point fields (diagnostics) of a trajectory model: shaped like the grid without the
+    time axis; they are repeated on every time row."""
+    if not cli.time_axis:
+        return []
+    lead = tuple(shape[:-1])
+    return [f for f in result._fields if np.shape(getattr(result, f)) == lead and lead != tuple(shape)]
+
+
+def _row_grid(cli, grid: dict, args) -> dict:
+    """Parameter columns of the output table, broadcastable to the result shape (for trajectory
+    models the grid gains a trailing axis and ``time`` is a column)."""
+    if not cli.time_axis:
+        return grid
+    out = {k: (np.reshape(v, np.shape(v) + (1,)) if np.ndim(v) else v) for k, v in grid.items()}
+    out["time"] = np.asarray(args.time, float)
+    return out
+
+
+def _plot_trajectories(model, grid, multi, result, path, time):
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    fields = model.FIELDS
+    time = np.asarray(time, float)
+    fig, axes = plt.subplots(1, len(fields), figsize=(4.2 * len(fields), 3.6), squeeze=False)
+    for ax, f in zip(axes[0], fields):
+        y = np.asarray(getattr(result, f), float).reshape(-1, time.size)
+        for j, curve in enumerate(y):
+            label = ", ".join(f"{k}={np.ravel(grid[k])[j]:g}" for k in multi) or None
+            ax.plot(time, np.where(np.isfinite(curve), curve, np.nan), "-", color=f"C{j % 10}", label=label)
+        finite = y[np.isfinite(y)]
+        if finite.size and np.all(finite > 0) and finite.max() / finite.min() > 50:
+            ax.set_yscale("log")
+        ax.set_xlabel("time")
+        ax.set_title(f)
+        ax.grid(alpha=0.3)
+    if multi:
+        axes[0][0].legend(fontsize=7)
+    fig.suptitle(f"{model.NAME}: theory")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
 
 
 def _plot_theory(model, grid, multi, result, path, x_name):
@@ -635,15 +795,18 @@ def _cmd_theory(args):
     model, cli, grid, multi, fixed = _model_args(args)
     result = model.theory(**grid, **fixed)
     shape = np.shape(getattr(result, model.FIELDS[0]))
-    fields = _scalar_fields(result, shape)
-    rows = _table(grid, result, fields, shape)
+    fields = _scalar_fields(result, shape) + _point_fields(cli, result, shape)
+    rows = _table(_row_grid(cli, grid, args), result, fields, shape)
     meta = {"model": model.NAME, "command": "theory", **cli.describe(args)}
     path = os.path.join(args.out, f"{model.NAME}_theory.{args.format}")
     written = [_write_rows(rows, path, args.format, meta)]
     if args.plot:
-        x_name = multi[0] if multi else next(iter(grid))
         png = os.path.join(args.out, f"{model.NAME}_theory.png")
-        written.append(_plot_theory(model, grid, multi, result, png, x_name))
+        if cli.time_axis:
+            written.append(_plot_trajectories(model, grid, multi, result, png, args.time))
+        else:
+            x_name = multi[0] if multi else next(iter(grid))
+            written.append(_plot_theory(model, grid, multi, result, png, x_name))
     n_bad = int(np.sum(~np.asarray(result.converged, bool)))
     print(f"{model.NAME} theory: {len(rows)} point(s)" + (f", {n_bad} not converged (NaN)" if n_bad else ""))
     for p in written:
@@ -675,12 +838,13 @@ def _cmd_simulate(args):
     _announce(model, grid, args)
     sim = model.simulate(**grid, **fixed, **_sim_kwargs(model, args))
     shape = np.shape(getattr(sim, model.FIELDS[0]).mean)
-    rows = _table(grid, sim, model.FIELDS, shape, suffixes=(("mean", "_mean"), ("stderr", "_stderr")))
-    n_samples = np.broadcast_to(np.asarray(sim.n_samples), shape)
+    rows = _table(_row_grid(cli, grid, args), sim, model.FIELDS, shape, suffixes=(("mean", "_mean"), ("stderr", "_stderr")))
+    lead = len(shape) - (np.ndim(args.time) if cli.time_axis else 0)
     for row, idx in zip(rows, np.ndindex(shape)):
-        row["n_samples"] = int(n_samples[idx])
+        if hasattr(sim, "n_samples"):
+            row["n_samples"] = int(np.broadcast_to(np.asarray(sim.n_samples), shape[:lead])[idx[:lead]])
         if hasattr(sim, "alpha"):
-            row["alpha_realized"] = float(np.broadcast_to(sim.alpha, shape)[idx])
+            row["alpha_realized"] = float(np.broadcast_to(sim.alpha, shape[:lead])[idx[:lead]])
         row["n_seeds"] = args.n_seeds
     meta = {
         "model": model.NAME,
@@ -763,14 +927,15 @@ def _add_common(parser, command, model):
         )
     if command in ("simulate", "compare"):
         sim = parser.add_argument_group("simulation")
-        if model in ("ridge", "random_features", "glm", "amp", "lasso"):
+        if model != "kernel":
             sim.add_argument(
                 "--dim",
                 type=_int_option("dim"),
-                default={"glm": 500, "amp": 2000, "lasso": 1000}.get(model, 200),
+                default={"glm": 500, "amp": 2000, "lasso": 1000, "mixtures": 500, "linear_dynamics": 500,
+                         "committee": 500}.get(model, 200),
                 metavar="D",
                 help="input dimension d of the simulation; each point uses n = round(alpha * d) samples "
-                "(and N = round(width * d) features for random_features) (default: 200; glm: 500; amp: 2000; lasso: N = 1000 unknowns)",
+                "(and N = round(width * d) features for random_features) (default: 200; glm, mixtures, linear_dynamics, committee: 500; amp: 2000; lasso: N = 1000 unknowns)",
             )
         if model == "ridge":
             sim.add_argument(

@@ -172,6 +172,8 @@ def compare(model, *, dim=None, n_seeds: int = 16, seed=0, fields=None, dense: i
     z = {f: z_scores(getattr(th, f), getattr(sim, f)) for f in fields}
     shape = np.shape(z[fields[0]])
     grid_names = getattr(model, "GRID_PARAMETERS", tuple(th_params))
+    if getattr(model, "TIME_AXIS", False):
+        return _compare_trajectories(model, th_params, th, sim, fields, z, shape, grid_names, dense)
     shown = {
         k: np.asarray(th_params[k], float)
         for k in grid_names
@@ -188,4 +190,26 @@ def compare(model, *, dim=None, n_seeds: int = 16, seed=0, fields=None, dense: i
                 grid = np.unique(np.rint(grid).astype(int))
             dense_params = dict(parameters, **{x_name: grid})
             curve = (x_name, grid, model.theory(**dense_params, on_failure="ignore"))
+    return Comparison(model.NAME, shown, th, sim, fields, z, curve)
+
+
+def _compare_trajectories(model, parameters, th, sim, fields, z, shape, grid_names, dense):
+    """:func:`compare` for models whose fields carry a trailing time axis (``model.TIME_AXIS``):
+    results are shaped ``grid shape + time.shape``; ``time`` is shown first (the plots' x-axis)
+    and the grid parameters gain a trailing axis so that every row is one (point, time) pair."""
+    time = np.asarray(parameters["time"], float)
+    lead = len(shape) - time.ndim
+    shown = {"time": time}
+    for k in grid_names:
+        value = parameters.get(k)
+        if value is None:
+            continue
+        value = np.asarray(value, float)
+        if value.ndim <= lead and np.broadcast_shapes(value.shape, shape[:lead]) == shape[:lead]:
+            shown[k] = np.reshape(value, value.shape + (1,) * time.ndim)
+    curve = None
+    if dense and lead == 0 and time.ndim == 1 and time.size > 1:
+        lo, hi = float(time.min()), float(time.max())
+        grid = np.geomspace(lo, hi, dense) if lo > 0 and hi / lo > 50 else np.linspace(lo, hi, dense)
+        curve = ("time", grid, model.theory(**dict(parameters, time=grid), on_failure="ignore"))
     return Comparison(model.NAME, shown, th, sim, fields, z, curve)

@@ -26,13 +26,17 @@ def test_quick_benchmark_table_and_agreement(tmp_path, capsys):
     assert [r["case"] for r in rows] == [
         "1. isotropic ridge", "2. anisotropic ridge", "3. kernel curve", "4. random features grid",
         "5. glm logistic curve", "6. glm hinge curve", "7. amp sign curve", "11. lasso curve",
+        "12. mixture logistic curve", "13. gradient-flow trajectory", "14. committee ODE trajectory",
     ]
     for r in rows:
         assert r["points"] > 0 and 0 < r["loop_points"] <= r["points"]
         for key in ("first_call_s", "steady_s", "ours_pps", "loop_s", "loop_pps", "ratio"):
             assert np.isfinite(r[key]) and r[key] > 0, (r["case"], key, r[key])
         # The two implementations of the same equations agree.
-        assert r["max_rel_diff"] < 1e-8, (r["case"], r["max_rel_diff"])
+        # Two independent adaptive integrators (rtol 1e-12) of the committee ODEs differ by ~1e-7:
+        # the escape from the unstable plateau amplifies step-size differences.
+        tol = 1e-6 if r["case"].startswith("14.") else 1e-8
+        assert r["max_rel_diff"] < tol, (r["case"], r["max_rel_diff"])
 
     assert "| case | points | first call (s)" in text
     assert text.count("\n| ") >= 4  # header + three rows
@@ -53,7 +57,7 @@ def test_loop_subset_is_reported(capsys):
 def test_case_numbers_select_cases(capsys):
     """``--cases`` selects by the case's number (quick mode has no cases 8-10)."""
     bench = _load()
-    assert [c.number for c in bench.build_cases(True)] == [1, 2, 3, 4, 5, 6, 7, 11]
-    assert [c.number for c in bench.build_cases(False)] == list(range(1, 12))
+    assert [c.number for c in bench.build_cases(True)] == [1, 2, 3, 4, 5, 6, 7, 11, 12, 13, 14]
+    assert [c.number for c in bench.build_cases(False)] == list(range(1, 15))
     rows, _ = bench.main(["--quick", "--cases", "11", "--repeats", "1", "--loop-repeats", "1"])
     assert [r["case"] for r in rows] == ["11. lasso curve"] and rows[0]["max_rel_diff"] < 1e-8

@@ -49,7 +49,7 @@ def test_list_text(capsys):
 def test_list_json(capsys):
     assert main(["list", "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
-    assert set(info) == {"ridge", "kernel", "random_features", "glm", "amp", "lasso"}
+    assert set(info) == {"ridge", "kernel", "random_features", "glm", "amp", "lasso", "mixtures", "linear_dynamics", "committee"}
     assert info["glm"]["fields"][:2] == ["test_error", "clean_test_error"]
     assert info["random_features"]["fields"][:3] == ["excess_risk", "bias", "variance"]
     assert info["ridge"]["fields"] == ["excess_risk", "bias", "variance", "train_error"]
@@ -256,3 +256,42 @@ def test_lasso_theory_and_bad_penalty(tmp_path, capsys):
         main(["theory", "lasso", "--l1-penalty", "-1"])
     assert exc.value.code == 2
     assert "l1_penalty" in capsys.readouterr().err
+
+
+def test_mixtures_theory_and_bad_imbalance(tmp_path, capsys):
+    assert main(["theory", "mixtures", "--alpha", "0.5,2", "--loss", "hinge", "--intercept", "--imbalance", "0.3",
+                 "--out", str(tmp_path)]) == 0
+    rows = _read_csv(tmp_path / "mixtures_theory.csv")
+    assert len(rows) == 2 and float(rows[1]["test_error"]) < float(rows[0]["test_error"])
+    assert all(float(r["bias"]) != 0 for r in rows)  # an intercept is fitted under imbalance
+    with pytest.raises(SystemExit) as exc:
+        main(["theory", "mixtures", "--imbalance", "1.5"])
+    assert exc.value.code == 2
+    assert "imbalance" in capsys.readouterr().err
+
+
+def test_linear_dynamics_trajectory_rows_and_compare(tmp_path):
+    """Trajectory models: one row per (grid point, time); per-point diagnostics repeated."""
+    assert main(["theory", "linear_dynamics", "--alpha", "0.5,2", "--noise", "0.2", "--time", "0:10:6", "--plot",
+                 "--out", str(tmp_path)]) == 0
+    rows = _read_csv(tmp_path / "linear_dynamics_theory.csv")
+    assert len(rows) == 12 and [float(r["time"]) for r in rows[:6]] == [0, 2, 4, 6, 8, 10]
+    assert float(rows[0]["excess_risk"]) == pytest.approx(1.0) and rows[0]["converged"] == "True"
+    assert {float(r["alpha"]) for r in rows[6:]} == {2.0}
+    assert (tmp_path / "linear_dynamics_theory.png").stat().st_size > 0
+    assert main(["compare", "linear_dynamics", "--alpha", "0.7", "--noise", "0.3", "--time", "0:8:3", "--dim", "60",
+                 "--n-seeds", "4", "--out", str(tmp_path), "--fail-above", "6"]) == 0
+    rows = _read_csv(tmp_path / "linear_dynamics_compare.csv")
+    assert len(rows) == 3 and "risk_z" in rows[0] and float(rows[2]["time"]) == 8.0
+
+
+def test_committee_theory_trajectory_and_bad_width(tmp_path, capsys):
+    assert main(["theory", "committee", "--time", "0:200:5", "--learning-rate", "0.5,1", "--out", str(tmp_path)]) == 0
+    rows = _read_csv(tmp_path / "committee_theory.csv")
+    assert len(rows) == 10 and rows[0]["status"] == "0"
+    curve = [float(r["test_error"]) for r in rows[:5]]
+    assert curve[-1] < curve[1] < curve[0]  # plateau at t = 50, then the escape
+    with pytest.raises(SystemExit) as exc:
+        main(["theory", "committee", "--student-width", "0"])
+    assert exc.value.code == 2
+    assert "student_width" in capsys.readouterr().err
