@@ -161,9 +161,12 @@ def _check(case, dim, n_seeds):
     return rep
 
 
-@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize(
+    "case", [c if c == "relu-noisy-nonlinear" else pytest.param(c, marks=pytest.mark.slow) for c in CASES]
+)
 def test_theory_matches_simulation(case):
-    """d = 300, 32 seeds (~25 s each on 2 CPU cores): every field at every point within |z| < 4."""
+    """d = 300, 32 seeds (~25 s each on 2 CPU cores): every field at every point within |z| < 4.
+    The fast subset runs the noisy relu case with a nonlinear target; tanh runs with --runslow."""
     _check(case, dim=300, n_seeds=32)
 
 

@@ -128,6 +128,7 @@ def test_kernel_theory_vs_simulation(n_samples):
         assert np.max(np.abs(z[finite])) < 4.0, f"{f}: {z}\n{rep.table()}"
 
 
+@pytest.mark.slow  # ~20 s; the conditional simulator also runs in tests/test_cli.py (fast)
 def test_conditional_and_realised_simulators_agree():
     kw = dict(alpha=[0.5, 2.0], ridge=0.1, signal=1.0, noise=0.5, dim=60, n_seeds=64, seed=4)
     real = ridge.simulate(**kw)
