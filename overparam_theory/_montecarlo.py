@@ -10,12 +10,14 @@ over several CPU devices hang on jax 0.10.x (see ``../shared/reference/style_and
 from __future__ import annotations
 
 import sys
+import warnings
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.sharding import PartitionSpec
 
+from ._results import Estimate, estimate
 from ._validation import positive_int
 
 
@@ -120,3 +122,26 @@ def run_grid(run_group, sizes, point_params, *, seed, n_seeds, label, progress, 
             out.setdefault(field, np.empty((sizes.size,) + values.shape[1:]))[idx] = values
         bar.step(f"size {size}")
     return out
+
+
+def summarize_fits(raw: dict, observables, shape, *, what: str, alpha, ridge) -> tuple[dict, np.ndarray]:
+    """Seed means of a per-seed ERM simulation whose fits can fail.
+
+    ``raw`` maps each observable to a ``(points, seeds)`` array and ``"failed"`` to the per-seed
+    failure flags (popped).  Failed fits are counted per point and reported in one
+    ``RuntimeWarning`` naming the first bad point (``alpha``, ``ridge``: flat per-point values);
+    their points are NaN through the observables.  Returns ``({name: Estimate shaped like
+    shape}, failures per point shaped like shape)``.
+    """
+    failures = raw.pop("failed").sum(axis=1).astype(int)
+    if np.any(failures):
+        bad = np.flatnonzero(failures)
+        warnings.warn(
+            f"{what}: {int(failures.sum())} fit(s) at {bad.size} point(s) did not converge or were infeasible "
+            f"(e.g. alpha={alpha[bad[0]]:.4g}, ridge={ridge[bad[0]]:.4g}); those points are NaN",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    est = {k: estimate(raw[k], axis=1) for k in observables}
+    est = {k: Estimate(v.mean.reshape(shape), v.stderr.reshape(shape), v.n_seeds) for k, v in est.items()}
+    return est, failures.reshape(shape)

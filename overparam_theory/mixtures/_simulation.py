@@ -21,7 +21,6 @@ is counted in ``fit_failures`` with a warning.
 from __future__ import annotations
 
 import math
-import warnings
 from functools import partial
 from typing import NamedTuple
 
@@ -29,9 +28,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._montecarlo import resolve_devices, run_grid, seed_batched
+from .._montecarlo import resolve_devices, run_grid, seed_batched, summarize_fits
 from .._precision import precision
-from .._results import Estimate, estimate
+from .._results import Estimate
 from .._validation import positive_int
 from ..numerics.prox import HINGE, LOGISTIC, SQUARE
 from . import _estimators
@@ -149,21 +148,11 @@ def simulate(
             label=f"mixtures.simulate ({p.loss.name}, d={dim})",
             progress=progress,
         )
-    failures = raw.pop("failed").sum(axis=1).astype(int)
-    if np.any(failures):
-        bad = np.flatnonzero(failures)
-        warnings.warn(
-            f"mixtures.simulate: {int(failures.sum())} fit(s) at {bad.size} point(s) did not converge or were infeasible "
-            f"(e.g. alpha={flat[0][bad[0]]:.4g}, ridge={flat[1][bad[0]]:.4g}); those points are NaN",
-            RuntimeWarning,
-            stacklevel=2,
-        )
-    est = {k: estimate(raw[k], axis=1) for k in _OBSERVABLES}
-    est = {k: Estimate(v.mean.reshape(shape), v.stderr.reshape(shape), v.n_seeds) for k, v in est.items()}
+    est, failures = summarize_fits(raw, _OBSERVABLES, shape, what="mixtures.simulate", alpha=flat[0], ridge=flat[1])
     return MixtureSimulation(
         **est,
         alpha=(n_samples / dim).reshape(shape),
         n_samples=n_samples.reshape(shape),
         dim=dim,
-        fit_failures=failures.reshape(shape),
+        fit_failures=failures,
     )

@@ -105,6 +105,52 @@ def power_law(n_modes, exponent, *, scale=1.0) -> DiscreteSpectrum:
 # Traces of a discrete measure (jit/vmap/grad friendly; `kappa` broadcasts against a scalar).
 
 
+def validate_spectrum_teacher(spectrum, signal, teacher_power, *, all_positive: bool = False):
+    """Validate a population spectrum and its teacher (the ``ridge.theory`` convention).
+
+    ``spectrum`` must be a :class:`DiscreteSpectrum` with 1-D non-negative eigenvalues and
+    weights summing to 1; ``all_positive`` requires every level of positive weight to have a
+    positive eigenvalue (otherwise one positive level suffices).  The teacher is either
+    ``signal`` (a scalar ``|beta|^2``, spread isotropically: ``teacher_power = signal * weights``)
+    or ``teacher_power`` (per level), not both.  Returns ``(DiscreteSpectrum, teacher_power)``
+    as NumPy arrays; raises ``ValueError`` naming the argument otherwise.
+    """
+    if isinstance(spectrum, MarchenkoPastur):
+        raise ValueError("spectrum must be a DiscreteSpectrum; use MarchenkoPastur.discretize(n_nodes)")
+    if not isinstance(spectrum, DiscreteSpectrum):
+        raise ValueError(
+            "spectrum must be a DiscreteSpectrum (spectra.discrete / two_level / power_law / identity), "
+            f"got {type(spectrum).__name__}"
+        )
+    eig = real_array("spectrum.eigenvalues", spectrum.eigenvalues, low=0.0)
+    w = real_array("spectrum.weights", spectrum.weights, low=0.0)
+    if eig.ndim != 1 or eig.shape != w.shape:
+        raise ValueError(
+            f"spectrum.eigenvalues and spectrum.weights must be 1-D of equal length, got {eig.shape} and {w.shape}"
+        )
+    if abs(float(np.sum(w)) - 1.0) > 1e-10:
+        raise ValueError(f"spectrum.weights must sum to 1, got {float(np.sum(w)):.12g}")
+    if all_positive and np.any((eig <= 0) & (w > 0)):
+        raise ValueError("spectrum.eigenvalues must be > 0 for every level of positive weight (drop null directions)")
+    if not np.any((eig > 0) & (w > 0)):
+        raise ValueError("spectrum must have a positive eigenvalue with positive weight")
+    if teacher_power is None:
+        signal = real_array("signal", 1.0 if signal is None else signal, low=0.0)
+        if np.ndim(signal) != 0:
+            raise ValueError("with a spectrum, signal must be a scalar (use teacher_power for a per-level teacher)")
+        teacher_power = float(signal) * w
+    else:
+        if signal is not None:
+            raise ValueError("give either signal or teacher_power, not both (sum(teacher_power) is the signal)")
+        teacher_power = real_array("teacher_power", teacher_power, low=0.0)
+        if teacher_power.shape != eig.shape:
+            raise ValueError(
+                f"teacher_power must have one entry per spectrum level: length {eig.shape[0]}, got shape "
+                f"{teacher_power.shape}"
+            )
+    return DiscreteSpectrum(eig, w), teacher_power
+
+
 def stieltjes(spectrum: DiscreteSpectrum, lam):
     """``int dmu(x) / (x + lam)`` for ``lam > 0`` (the Stieltjes transform at ``z = -lam``)."""
     return jnp.sum(spectrum.weights / (spectrum.eigenvalues + lam))

@@ -48,7 +48,6 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from .._precision import as_dtype, precision, resolve_dtype
 from .._validation import broadcast, choice, real_array
@@ -105,39 +104,9 @@ def validate_parameters(alpha, ridge, signal, noise, spectrum=None, teacher_powe
         signal = real_array("signal", 1.0 if signal is None else signal, low=0.0)
         shape = broadcast(alpha=alpha, ridge=ridge, signal=signal, noise=noise)
         return alpha, ridge, signal, noise, None, None, shape
-    if isinstance(spectrum, _spectra.MarchenkoPastur):
-        raise ValueError("spectrum must be a DiscreteSpectrum; use MarchenkoPastur.discretize(n_nodes)")
-    if not isinstance(spectrum, _spectra.DiscreteSpectrum):
-        raise ValueError(
-            "spectrum must be a DiscreteSpectrum (spectra.discrete / two_level / power_law / identity), "
-            f"got {type(spectrum).__name__}"
-        )
-    eig = real_array("spectrum.eigenvalues", spectrum.eigenvalues, low=0.0)
-    w = real_array("spectrum.weights", spectrum.weights, low=0.0)
-    if eig.ndim != 1 or eig.shape != w.shape:
-        raise ValueError(
-            f"spectrum.eigenvalues and spectrum.weights must be 1-D of equal length, got {eig.shape} and {w.shape}"
-        )
-    if abs(float(np.sum(w)) - 1.0) > 1e-10:
-        raise ValueError(f"spectrum.weights must sum to 1, got {float(np.sum(w)):.12g}")
-    if not np.any((eig > 0) & (w > 0)):
-        raise ValueError("spectrum must have a positive eigenvalue with positive weight")
-    if teacher_power is None:
-        signal = real_array("signal", 1.0 if signal is None else signal, low=0.0)
-        if np.ndim(signal) != 0:
-            raise ValueError("with a spectrum, signal must be a scalar (use teacher_power for a per-level teacher)")
-        teacher_power = float(signal) * w
-    else:
-        if signal is not None:
-            raise ValueError("give either signal or teacher_power, not both (sum(teacher_power) is the signal)")
-        teacher_power = real_array("teacher_power", teacher_power, low=0.0)
-        if teacher_power.shape != eig.shape:
-            raise ValueError(
-                f"teacher_power must have one entry per spectrum level: length {eig.shape[0]}, got shape "
-                f"{teacher_power.shape}"
-            )
+    spectrum, teacher_power = _spectra.validate_spectrum_teacher(spectrum, signal, teacher_power)
     shape = broadcast(alpha=alpha, ridge=ridge, noise=noise)
-    return alpha, ridge, None, noise, _spectra.DiscreteSpectrum(eig, w), teacher_power, shape
+    return alpha, ridge, None, noise, spectrum, teacher_power, shape
 
 
 # ---------------------------------------------------------------------------------------------

@@ -153,32 +153,9 @@ def validate_parameters(time, alpha, noise, signal, spectrum, teacher_power, lea
         signal = real_array("signal", 1.0 if signal is None else signal, low=0.0)
         shape = broadcast(alpha=alpha, noise=noise, signal=signal)
         return Parameters(time, steps, alpha, noise, signal, None, None, learning_rate, shape)
-    if not isinstance(spectrum, _spectra.DiscreteSpectrum):
-        raise ValueError(
-            "spectrum must be a DiscreteSpectrum (spectra.discrete / two_level / power_law / identity), "
-            f"got {type(spectrum).__name__}"
-        )
-    eig = real_array("spectrum.eigenvalues", spectrum.eigenvalues, low=0.0)
-    w = real_array("spectrum.weights", spectrum.weights, low=0.0)
-    if eig.ndim != 1 or eig.shape != w.shape:
-        raise ValueError(f"spectrum.eigenvalues and spectrum.weights must be 1-D of equal length, got {eig.shape}, {w.shape}")
-    if abs(float(np.sum(w)) - 1.0) > 1e-10:
-        raise ValueError(f"spectrum.weights must sum to 1, got {float(np.sum(w)):.12g}")
-    if np.any((eig <= 0) & (w > 0)):
-        raise ValueError("spectrum.eigenvalues must be > 0 for every level of positive weight (drop null directions)")
-    if teacher_power is None:
-        signal = real_array("signal", 1.0 if signal is None else signal, low=0.0)
-        if np.ndim(signal) != 0:
-            raise ValueError("with a spectrum, signal must be a scalar (use teacher_power for a per-level teacher)")
-        teacher_power = float(signal) * w
-    else:
-        if signal is not None:
-            raise ValueError("give either signal or teacher_power, not both (sum(teacher_power) is the signal)")
-        teacher_power = real_array("teacher_power", teacher_power, low=0.0)
-        if teacher_power.shape != eig.shape:
-            raise ValueError(f"teacher_power must have one entry per spectrum level ({eig.shape[0]}), got {teacher_power.shape}")
+    spectrum, teacher_power = _spectra.validate_spectrum_teacher(spectrum, signal, teacher_power, all_positive=True)
     shape = broadcast(alpha=alpha, noise=noise)
-    return Parameters(time, steps, alpha, noise, None, _spectra.DiscreteSpectrum(eig, w), teacher_power, learning_rate, shape)
+    return Parameters(time, steps, alpha, noise, None, spectrum, teacher_power, learning_rate, shape)
 
 
 # ---------------------------------------------------------------------------------------------
