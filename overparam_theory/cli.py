@@ -397,6 +397,14 @@ class _RandomFeaturesCLI(_ModelCLI):
         return {"activation": args.activation}
 
 
+def _add_loss_argument(group):
+    from .numerics.prox import LOSSES
+
+    group.add_argument(
+        "--loss", choices=tuple(LOSSES), default="logistic", help="ERM loss of the margin (default: logistic)"
+    )
+
+
 class _GLMCLI(_ModelCLI):
     name = "glm"
     grid_options = (
@@ -423,11 +431,8 @@ class _GLMCLI(_ModelCLI):
 
     def add_extra_arguments(self, group):
         from .glm._channels import TEACHERS
-        from .numerics.prox import LOSSES
 
-        group.add_argument(
-            "--loss", choices=tuple(LOSSES), default="logistic", help="ERM loss of the margin (default: logistic)"
-        )
+        _add_loss_argument(group)
         group.add_argument(
             "--teacher",
             choices=TEACHERS,
@@ -515,11 +520,7 @@ class _MixturesCLI(_ModelCLI):
     )
 
     def add_extra_arguments(self, group):
-        from .numerics.prox import LOSSES
-
-        group.add_argument(
-            "--loss", choices=tuple(LOSSES), default="logistic", help="ERM loss of the margin (default: logistic)"
-        )
+        _add_loss_argument(group)
         group.add_argument(
             "--intercept",
             action=argparse.BooleanOptionalAction,
