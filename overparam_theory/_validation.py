@@ -20,6 +20,12 @@ def is_traced(value: Any) -> bool:
     return isinstance(value, jax.core.Tracer)
 
 
+
+def any_concrete(condition, value) -> bool:
+    """``np.any(condition(value))`` for concrete values; ``False`` for tracers (left unchecked:
+    validation of traced arguments is the caller's responsibility)."""
+    return False if is_traced(value) else bool(np.any(condition(np.asarray(value))))
+
 def _format_interval(low: float, high: float, low_open: bool, high_open: bool) -> str:
     left = "(" if low_open or low == -math.inf else "["
     right = ")" if high_open or high == math.inf else "]"

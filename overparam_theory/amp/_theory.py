@@ -61,7 +61,7 @@ import numpy as np
 
 from .._precision import as_dtype, precision, resolve_dtype
 from .._results import finalize
-from .._validation import broadcast, choice, is_traced, real_array
+from .._validation import any_concrete, broadcast, choice, is_traced, real_array
 from ..numerics.batching import map_points, padded_call
 from ..numerics.gaussian import gauss_hermite_nodes, normal_panel_rule, normal_split_rule
 from ._channels import CHANNELS, CLASSIFICATION_CHANNELS, PINNED_FRACTION, Channel, field_moments, log_z_out
@@ -135,10 +135,6 @@ class Problem(NamedTuple):
     shape: tuple
 
 
-def _any(condition, value) -> bool:
-    return False if is_traced(value) else bool(np.any(condition(np.asarray(value))))
-
-
 def validate_parameters(alpha, channel, noise, flip, sparsity, nonzero_variance, initial_snr) -> Problem:
     """Validate and broadcast (``ValueError`` naming the argument and its valid range)."""
     channel = choice("channel", channel, CHANNELS)
@@ -148,7 +144,7 @@ def validate_parameters(alpha, channel, noise, flip, sparsity, nonzero_variance,
     sparsity = real_array("sparsity", sparsity, low=0.0, high=1.0, low_open=True)
     nonzero_variance = real_array("nonzero_variance", nonzero_variance, low=0.0, low_open=True)
     initial_snr = real_array("initial_snr", initial_snr, low=0.0)
-    if channel not in CLASSIFICATION_CHANNELS and _any(lambda f: f != 0, flip):
+    if channel not in CLASSIFICATION_CHANNELS and any_concrete(lambda f: f != 0, flip):
         raise ValueError(f"flip (label-flip probability) applies to channel='sign' only, not {channel!r}")
     shape = broadcast(
         alpha=alpha, noise=noise, flip=flip, sparsity=sparsity, nonzero_variance=nonzero_variance, initial_snr=initial_snr

@@ -58,7 +58,7 @@ import numpy as np
 
 from .._precision import as_dtype, precision, resolve_dtype
 from .._results import finalize
-from .._validation import broadcast, choice, is_traced, real_array
+from .._validation import any_concrete, broadcast, choice, is_traced, real_array
 from ..numerics import spectra as _spectra
 from ..numerics.batching import map_points, padded_call
 from ..numerics.fixed_point import fixed_point
@@ -126,11 +126,6 @@ class Problem(NamedTuple):
     shape: tuple
 
 
-def _any(condition, value) -> bool:
-    """``np.any(condition(value))`` for concrete values; ``False`` for tracers (unchecked)."""
-    return False if is_traced(value) else bool(np.any(condition(np.asarray(value))))
-
-
 def validate_parameters(
     alpha, ridge, loss, teacher, noise, flip, signal, spectrum=None, teacher_power=None, *, allow_hard_margin=False
 ) -> Problem:
@@ -145,16 +140,16 @@ def validate_parameters(
     noise = real_array("noise", noise, low=0.0)
     flip = real_array("flip", flip, low=0.0, high=0.5)
     signal = real_array("signal", signal, low=0.0, low_open=True)
-    if teacher == "sign" and _any(lambda v: v != 0, noise):
+    if teacher == "sign" and any_concrete(lambda v: v != 0, noise):
         raise ValueError("teacher='sign' is noiseless (noise must be 0); use teacher='probit' or 'logistic' for noise")
     if teacher == "linear":
         if loss is not SQUARE:
             raise ValueError(
                 f"teacher='linear' (real-valued labels) needs loss='square'; {loss.name!r} is a margin loss for +-1 labels"
             )
-        if _any(lambda v: v != 0, flip):
+        if any_concrete(lambda v: v != 0, flip):
             raise ValueError("flip (label-flip probability) applies to classification teachers, not teacher='linear'")
-    if not loss.smooth and not (allow_hard_margin and loss.name == "hinge") and _any(lambda v: v == 0, ridge):
+    if not loss.smooth and not (allow_hard_margin and loss.name == "hinge") and any_concrete(lambda v: v == 0, ridge):
         raise ValueError(
             f"ridge must be > 0 for the non-smooth loss {loss.name!r} (ridge = 0 is the hard-margin limit: use glm.max_margin)"
         )
@@ -169,7 +164,7 @@ def validate_parameters(
             raise ValueError("spectrum.eigenvalues and spectrum.weights must be 1-D of equal length")
         if abs(float(np.sum(w)) - 1.0) > 1e-10:
             raise ValueError(f"spectrum.weights must sum to 1, got {float(np.sum(w)):.12g}")
-        if _any(lambda v: v == 0, ridge):
+        if any_concrete(lambda v: v == 0, ridge):
             raise ValueError("ridge must be > 0 with a spectrum (ridgeless anisotropic square loss: ridge.theory)")
         if teacher_power is None:
             teacher_power = w * 1.0

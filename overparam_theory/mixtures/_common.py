@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import ndtr
 
-from .._validation import broadcast, is_traced, real_array
+from .._validation import broadcast, real_array
 from ..numerics.prox import MarginLoss, resolve_loss
 
 _INV_SQRT_2PI = 0.3989422804014327
@@ -28,11 +28,6 @@ class Problem(NamedTuple):
     loss: MarginLoss
     intercept: bool
     shape: tuple
-
-
-def any_true(condition, value) -> bool:
-    """``np.any(condition(value))`` for concrete values; ``False`` for tracers."""
-    return False if is_traced(value) else bool(np.any(condition(np.asarray(value))))
 
 
 def validate(alpha, ridge, loss, noise, imbalance, intercept) -> Problem:
