@@ -55,6 +55,7 @@ from jax import lax
 from jax.flatten_util import ravel_pytree
 
 from .._validation import choice, is_traced, positive_int, real_array
+from .diagnostics import ConvergenceError, ConvergenceWarning
 
 __all__ = [
     "FixedPointResult",
@@ -67,12 +68,6 @@ __all__ = [
 METHODS = ("picard", "anderson")
 
 
-class ConvergenceError(RuntimeError):
-    """A fixed-point solve did not converge at one or more points."""
-
-
-class ConvergenceWarning(RuntimeWarning):
-    """Warning issued by :func:`check_convergence` for points that did not converge."""
 
 
 class FixedPointResult(NamedTuple):

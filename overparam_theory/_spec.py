@@ -1,0 +1,554 @@
+"""The model contract: every model family is declared once, as data.
+
+A :class:`ModelSpec` lists a model's parameters (:class:`Param`: constraint, default, whether it
+is a grid axis, help text, the paper's symbol, the penalty convention), its result fields
+(:class:`Field`), its ``theory`` and ``simulate`` functions, the simulator's default ``dim``,
+an optional time axis and the references.  Everything else is derived from it:
+
+- input validation (:func:`validated`, a decorator that also fails at import when a function's
+  keywords or defaults disagree with the declaration);
+- the command line (``overparam-theory``: options, help, ``list``, tables, plots);
+- :func:`overparam_theory.compare`;
+- the documentation tables (:func:`markdown_tables`);
+- the contract test run over every registered model (``tests/test_contract.py``).
+
+Constraints are small frozen dataclasses (introspectable like scikit-learn's
+``_parameter_constraints``): each validates a value, describes its valid range in words, parses
+its command-line text and generates values it must refuse (used by the contract test).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import inspect
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from ._validation import broadcast, choice, is_traced, positive_int, real_array
+
+__all__ = [
+    "REQUIRED",
+    "Constraint",
+    "Interval",
+    "Choice",
+    "Integer",
+    "Boolean",
+    "Vector",
+    "Instance",
+    "Param",
+    "Field",
+    "CliOption",
+    "ModelSpec",
+    "SpecError",
+    "validated",
+    "theory_options",
+    "simulate_options",
+]
+
+
+class SpecError(TypeError):
+    """A model declaration disagrees with the function it declares (raised at import)."""
+
+
+class _Required:
+    def __repr__(self):
+        return "REQUIRED"
+
+
+REQUIRED = _Required()
+"""Default of a parameter the caller must give."""
+
+
+def _fmt(v) -> str:
+    if v == math.inf:
+        return "inf"
+    if v == -math.inf:
+        return "-inf"
+    return f"{v:g}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Constraints.
+
+
+class Constraint:
+    """Base class: ``check(name, value)`` returns the validated value or raises ``ValueError``."""
+
+    def check(self, name: str, value):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def describe(self) -> str:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def invalid_examples(self) -> tuple:
+        """Values :meth:`check` must refuse (the contract test feeds them to every function)."""
+        return ("not a number", object())
+
+    def parse(self, text: str):
+        """The value of a command-line string (``argparse.ArgumentTypeError`` on bad syntax)."""
+        return text
+
+
+@dataclass(frozen=True)
+class Interval(Constraint):
+    """Real numbers (arrays broadcast over the grid) in an interval; ``integer`` also requires
+    whole numbers (e.g. a sample count).  Tracers (``jit``/``grad``/``vmap``) pass unchecked."""
+
+    low: float = -math.inf
+    high: float = math.inf
+    low_open: bool = False
+    high_open: bool = False
+    integer: bool = False
+
+    def describe(self) -> str:
+        left = "(" if self.low_open or self.low == -math.inf else "["
+        right = ")" if self.high_open or self.high == math.inf else "]"
+        kind = "integers" if self.integer else "reals"
+        return f"{kind} in {left}{_fmt(self.low)}, {_fmt(self.high)}{right}"
+
+    def check(self, name, value):
+        arr = real_array(
+            name, value, low=self.low, high=self.high, low_open=self.low_open, high_open=self.high_open
+        )
+        if self.integer and not is_traced(arr) and np.any(arr != np.round(arr)):
+            bad = arr[arr != np.round(arr)].ravel()[0]
+            raise ValueError(f"{name} must be a whole number ({self.describe()}), got {bad:g}")
+        return arr
+
+    def invalid_examples(self):
+        out = ["text", float("nan"), np.array([[1.0, 2.0 + 1j]]), np.array([])]
+        if self.low > -math.inf:
+            out.append(self.low - 1.0 if not self.low_open else self.low)
+        if self.high < math.inf:
+            out.append(self.high + 1.0 if not self.high_open else self.high)
+        if self.integer:
+            below = self.low if self.low > -math.inf else 0.0
+            out.append(below + 1.5)
+        return tuple(out)
+
+    def parse(self, text):
+        from .cli import parse_grid
+
+        values = parse_grid(text)
+        if self.integer:
+            values = np.rint(values)
+            _, first = np.unique(values, return_index=True)
+            values = values[np.sort(first)]
+        return values
+
+
+@dataclass(frozen=True)
+class Choice(Constraint):
+    """One of a fixed set of strings."""
+
+    options: tuple
+
+    def describe(self) -> str:
+        return "one of " + ", ".join(map(repr, self.options))
+
+    def check(self, name, value):
+        return choice(name, value, self.options)
+
+    def invalid_examples(self):
+        return ("no-such-option", 3, None)
+
+
+@dataclass(frozen=True)
+class Integer(Constraint):
+    """A single integer ``>= minimum`` (optionally ``<= maximum``)."""
+
+    minimum: int = 1
+    maximum: int | None = None
+
+    def describe(self) -> str:
+        return f"an integer >= {self.minimum}" + (f" and <= {self.maximum}" if self.maximum is not None else "")
+
+    def check(self, name, value):
+        if isinstance(value, np.ndarray) and value.ndim == 0:
+            value = value.item()
+        value = positive_int(name, value, minimum=self.minimum)
+        if self.maximum is not None and value > self.maximum:
+            raise ValueError(f"{name} must be {self.describe()}, got {value}")
+        return value
+
+    def invalid_examples(self):
+        out = [self.minimum - 1, 2.5, "3", None, [2, 3]]
+        if self.maximum is not None:
+            out.append(self.maximum + 1)
+        return tuple(out)
+
+    def parse(self, text):
+        import argparse
+
+        try:
+            return int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid value {text!r}: expected an integer") from None
+
+
+@dataclass(frozen=True)
+class Boolean(Constraint):
+    """``True`` or ``False`` (NumPy booleans accepted)."""
+
+    def describe(self) -> str:
+        return "True or False"
+
+    def check(self, name, value):
+        if isinstance(value, (bool, np.bool_)):
+            return bool(value)
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+
+    def invalid_examples(self):
+        return ("yes", 2, None)
+
+
+@dataclass(frozen=True)
+class Vector(Constraint):
+    """A non-empty 1-D array of reals whose entries satisfy ``element`` (not a grid axis:
+    e.g. kernel eigenvalues, a time axis)."""
+
+    element: Interval = Interval()
+    ndim: int | None = 1
+
+    def describe(self) -> str:
+        return f"a non-empty {'1-D ' if self.ndim == 1 else ''}array of {self.element.describe()}"
+
+    def check(self, name, value):
+        if is_traced(value):
+            return value
+        arr = self.element.check(name, value)
+        if self.ndim is not None and arr.ndim != self.ndim:
+            raise ValueError(f"{name} must be {self.describe()}, got an array of shape {arr.shape}")
+        if arr.size == 0:
+            raise ValueError(f"{name} must be {self.describe()}, got an empty array")
+        return arr
+
+    def invalid_examples(self):
+        return ("text", np.array([]), np.array([np.nan])) + tuple(
+            np.array([v]) for v in self.element.invalid_examples() if isinstance(v, float)
+        )
+
+    def parse(self, text):
+        from .cli import parse_grid
+
+        return parse_grid(text)
+
+
+@dataclass(frozen=True)
+class Instance(Constraint):
+    """A value accepted by a custom check (an object such as a spectrum, an activation or a
+    PRNG key); ``check_fn(name, value)`` returns the value or raises ``ValueError``."""
+
+    description: str
+    check_fn: Callable[[str, Any], Any]
+    invalid: tuple = ("not-an-object", 3.5)
+
+    def describe(self) -> str:
+        return self.description
+
+    def check(self, name, value):
+        return self.check_fn(name, value)
+
+    def invalid_examples(self):
+        return self.invalid
+
+
+# ---------------------------------------------------------------------------------------------
+# Declarations.
+
+
+@dataclass(frozen=True)
+class Param:
+    """One keyword argument of a model's ``theory`` and/or ``simulate``.
+
+    Attributes:
+        name: the keyword.
+        constraint: what values are valid (:class:`Constraint`).
+        default: the default, or :data:`REQUIRED`.
+        grid: a grid axis: arrays of these parameters broadcast together, one value per point.
+        help: one line on meaning and convention (CLI help and docs tables).
+        symbol: the paper's symbol (e.g. ``gamma = 1/alpha`` in Hastie et al.).
+        convention: penalty or scaling convention in words (e.g. "penalty on the averaged loss").
+        nullable: ``None`` is accepted (meaning "not given"; the function decides).
+        role: ``"model"`` (theory and simulate), ``"theory"`` or ``"simulate"`` (solver and
+            Monte Carlo options).
+        cli: expose as a command-line option (grid parameters, choices, flags and integers are
+            exposed by default; objects through :class:`CliOption`).
+        cli_default: the command-line default as text (needed when ``default`` is REQUIRED or
+            not a good command-line default).
+        differentiable: ``jax.grad`` with respect to this grid parameter is supported.
+    """
+
+    name: str
+    constraint: Constraint
+    default: Any = REQUIRED
+    grid: bool = False
+    help: str = ""
+    symbol: str = ""
+    convention: str = ""
+    nullable: bool = False
+    role: str = "model"
+    cli: bool | None = None
+    cli_default: str | None = None
+    differentiable: bool = False
+
+    def __post_init__(self):
+        if self.role not in ("model", "theory", "simulate"):
+            raise SpecError(f"Param {self.name}: role must be 'model', 'theory' or 'simulate'")
+        if self.grid and not isinstance(self.constraint, Interval):
+            raise SpecError(f"Param {self.name}: a grid parameter needs an Interval constraint")
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+    @property
+    def on_cli(self) -> bool:
+        if self.cli is not None:
+            return self.cli
+        return self.role == "model" and (
+            self.grid or isinstance(self.constraint, (Choice, Boolean, Integer))
+        )
+
+    def check(self, value):
+        if value is None and self.nullable:
+            return None
+        return self.constraint.check(self.name, value)
+
+    def describe(self) -> str:
+        text = self.constraint.describe()
+        return text + (" or None" if self.nullable else "")
+
+
+@dataclass(frozen=True)
+class Field:
+    """A result field: name, one-line meaning, and whether :func:`compare` uses it by default."""
+
+    name: str
+    meaning: str
+    compare: bool = True
+
+
+@dataclass(frozen=True)
+class CliOption:
+    """A command-line option that builds library objects (e.g. ``--spectrum two-level:...``).
+
+    ``parse(text)`` turns the text into a value (``argparse.ArgumentTypeError`` on bad syntax);
+    the model's :attr:`ModelSpec.cli_build` turns the parsed values into keyword arguments.
+    """
+
+    name: str
+    parse: Callable[[str], Any]
+    default: str
+    help: str
+    metavar: str = "SPEC"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """The declaration of one model family (see the module docstring)."""
+
+    name: str
+    summary: str
+    params: tuple
+    fields: tuple
+    theory: Callable
+    simulate: Callable
+    references: tuple = ()
+    dim: int | None = 200
+    time_axis: str | None = None
+    cli_options: tuple = ()
+    cli_build: Callable | None = None
+    smoke: dict = field(default_factory=dict)
+    smoke_dim: int | None = None
+    module: Any = None
+
+    def __post_init__(self):
+        names = [p.name for p in self.params]
+        if len(set(names)) != len(names):
+            raise SpecError(f"{self.name}: duplicate parameter names in {names}")
+        for role, fn in (("theory", self.theory), ("simulate", self.simulate)):
+            _check_signature(self, role, fn)
+        if self.dim is not None:
+            dim = self.param("dim")
+            if dim.default != self.dim:
+                raise SpecError(f"{self.name}: simulate's dim default {dim.default} differs from the spec's dim {self.dim}")
+
+    # --- lookups
+    def param(self, name: str) -> Param:
+        for p in self.params:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+    def params_for(self, role: str) -> tuple:
+        return tuple(p for p in self.params if p.role in ("model", role))
+
+    @property
+    def model_params(self) -> tuple:
+        return tuple(p for p in self.params if p.role == "model")
+
+    @property
+    def grid_params(self) -> tuple:
+        return tuple(p.name for p in self.params if p.grid and p.role == "model")
+
+    @property
+    def field_names(self) -> tuple:
+        return tuple(f.name for f in self.fields)
+
+    @property
+    def compared_fields(self) -> tuple:
+        return tuple(f.name for f in self.fields if f.compare)
+
+    # --- the names the older per-module constants carried
+    @property
+    def PARAMETERS(self) -> tuple:
+        return tuple(p.name for p in self.model_params)
+
+
+def _check_signature(spec: ModelSpec, role: str, fn: Callable) -> None:
+    """Fail at import when ``fn``'s keywords or defaults differ from the declaration."""
+    sig = inspect.signature(fn)
+    declared = {p.name: p for p in spec.params_for(role)}
+    actual = {n: p for n, p in sig.parameters.items() if p.kind is inspect.Parameter.KEYWORD_ONLY}
+    if set(sig.parameters) != set(actual):
+        raise SpecError(f"{spec.name}.{role}: every argument must be keyword-only")
+    missing, extra = set(declared) - set(actual), set(actual) - set(declared)
+    if missing or extra:
+        raise SpecError(
+            f"{spec.name}.{role}: keywords disagree with the spec "
+            f"(declared but not accepted: {sorted(missing)}; accepted but not declared: {sorted(extra)})"
+        )
+    for name, p in declared.items():
+        default = actual[name].default
+        default = REQUIRED if default is inspect.Parameter.empty else default
+        if not _same_default(default, p.default):
+            raise SpecError(f"{spec.name}.{role}: default of {name} is {default!r}, the spec says {p.default!r}")
+
+
+def _same_default(a, b) -> bool:
+    if a is REQUIRED or b is REQUIRED:
+        return a is b
+    try:
+        return bool(np.all(a == b)) and type(a) is type(b)
+    except Exception:  # noqa: BLE001 - objects without a usable ==
+        return a is b
+
+
+def validated(params: tuple, role: str):
+    """Decorator: validate a keyword-only public function's arguments against ``params``.
+
+    Every argument is checked by its :class:`Param` (``ValueError`` naming it and its valid
+    range), unknown keywords are refused with the list of valid ones, the grid parameters are
+    checked to broadcast together, and the function receives the validated values (NumPy
+    float64 arrays for grid parameters; tracers pass through).  Cross-field rules stay in the
+    function.  At decoration time the function's keywords and defaults must match ``params``.
+    """
+    declared = {p.name: p for p in params if p.role in ("model", role)}
+
+    def decorate(fn):
+        sig = inspect.signature(fn)
+        if set(sig.parameters) != set(declared):
+            missing, extra = set(declared) - set(sig.parameters), set(sig.parameters) - set(declared)
+            raise SpecError(
+                f"{fn.__module__}.{fn.__name__}: keywords disagree with the spec "
+                f"(declared but not accepted: {sorted(missing)}; accepted but not declared: {sorted(extra)})"
+            )
+        grid = [p.name for p in declared.values() if p.grid]
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            if args:
+                raise ValueError(f"{fn.__name__}() takes keyword arguments only (got {len(args)} positional)")
+            unknown = set(kwargs) - set(declared)
+            if unknown:
+                raise ValueError(
+                    f"unknown argument(s) {', '.join(sorted(unknown))}; valid: {', '.join(declared)}"
+                )
+            values = {}
+            for name, p in declared.items():
+                if name in kwargs:
+                    values[name] = p.check(kwargs[name])
+                elif p.required:
+                    raise ValueError(f"{name} is required ({p.describe()})")
+                else:
+                    values[name] = p.default
+            shapes = {k: values[k] for k in grid if values[k] is not None}
+            if shapes:
+                broadcast(**shapes)
+            return fn(**values)
+
+        wrapper.params = tuple(declared.values())
+        return wrapper
+
+    return decorate
+
+
+# ---------------------------------------------------------------------------------------------
+# Options every model shares.
+
+
+def _check_seed(name, value):
+    from ._montecarlo import make_key
+
+    make_key(value)  # raises ValueError naming seed
+    return value
+
+
+def _check_dtype(name, value):
+    from ._precision import resolve_dtype
+
+    return resolve_dtype(value)
+
+
+def _check_devices(name, value):
+    from ._montecarlo import resolve_devices
+
+    if value is None or value == "all":
+        return value
+    if isinstance(value, str):
+        raise ValueError(f"{name} must be None, 'all' or a non-empty list of JAX devices, got {value!r}")
+    try:
+        resolve_devices(value)
+    except TypeError as exc:
+        raise ValueError(f"{name} must be None, 'all' or a non-empty list of JAX devices, got {value!r}") from exc
+    return value
+
+
+def theory_options(*extra: Param) -> tuple:
+    """``dtype`` and ``on_failure`` (every theory function), followed by ``extra``."""
+    return (
+        Param("dtype", Instance("'float64' or 'float32' (or the NumPy types)", _check_dtype, ("float16", 3)),
+              "float64", role="theory",
+              help="working precision; float64 is enabled locally, the process setting is untouched"),
+        Param("on_failure", Choice(("warn", "raise", "ignore")), "warn", role="theory",
+              help="what to do with points whose solve failed (they are NaN and flagged either way)"),
+    ) + tuple(extra)
+
+
+def simulate_options(dim: int | None, n_seeds: int = 16, *extra: Param) -> tuple:
+    """``dim`` (when the model has one), ``n_seeds``, ``seed``, ``devices``, ``progress``, ``extra``."""
+    out = ()
+    if dim is not None:
+        out += (Param("dim", Integer(1), dim, role="simulate", help="input dimension d of the simulation"),)
+    return out + (
+        Param("n_seeds", Integer(2), n_seeds, role="simulate", help="independent repetitions per point"),
+        Param("seed", Instance("a non-negative integer or a JAX PRNG key", _check_seed, ("x", -1, 1.5, True)),
+              0, role="simulate", help="random seed; every grid point folds in its own index"),
+        Param("devices", Instance("None, 'all' or a list of JAX devices", _check_devices, ("some", 3)),
+              None, nullable=True, role="simulate", help="devices to shard the seeds over"),
+        Param("progress", Boolean(), False, role="simulate", help="progress report on stderr"),
+    ) + tuple(extra)
+
+
+def with_defaults(spec: ModelSpec, **overrides) -> dict:
+    """The spec's smoke-test parameters (small, fast) updated with ``overrides``."""
+    return {**spec.smoke, **overrides}
+
+
+def replace(spec: ModelSpec, **changes) -> ModelSpec:
+    return dataclasses.replace(spec, **changes)

@@ -1,0 +1,103 @@
+"""The grid evaluator: one place for precision, tracer pass-through, shape buckets, the
+compiled-program cache and failure reporting of every theory function.
+
+A model supplies a *kernel* ``kernel(*flat_grid, *shared, **static) -> pytree`` whose leaves
+have the flat grid as leading axis (typically ``jax.vmap`` or
+:func:`~overparam_theory.numerics.batching.map_points` of a one-point solver) and returns its
+result type (a NamedTuple with a ``diagnostics`` field).  :func:`evaluate`
+
+1. casts the validated inputs to the working precision (float64 by default, enabled only
+   around this call; ``dtype="float32"`` uses the process default);
+2. broadcasts the grid arrays and flattens them; concrete grids are padded to a power-of-two
+   length (at least ``min_bucket``) by repeating the last point, so grids of any size share one
+   compiled program per bucket; traced grids (the caller differentiates, jits or vmaps through
+   the public function) are passed through unpadded;
+3. calls one jitted program per ``(kernel, static)`` from a process-wide cache (XLA compiles it
+   once per bucket and dtype);
+4. cuts the padding, restores the grid shape, converts concrete results to NumPy and reports
+   failed points through :func:`~overparam_theory.numerics.diagnostics.report`.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .._precision import precision, resolve_dtype
+from .._validation import is_traced
+
+__all__ = ["evaluate", "compiled", "bucket_size", "finalize"]
+
+
+@functools.lru_cache(maxsize=None)
+def compiled(kernel, static: tuple = ()):
+    """``jax.jit(kernel)`` with the keyword arguments ``static`` (a tuple of ``(name, value)``
+    pairs of hashable values) bound; cached per ``(kernel, static)`` for the process."""
+    return jax.jit(functools.partial(kernel, **dict(static)) if static else kernel)
+
+
+def bucket_size(n: int, min_bucket: int = 1) -> int:
+    """The padded length of a grid of ``n`` points: the next power of two, at least ``min_bucket``."""
+    return max(int(min_bucket), 1 << max(0, (int(n) - 1).bit_length()))
+
+
+def _cast(dtype: str, value):
+    """Floating inputs in the working dtype (NumPy for concrete values, so no eager JAX op);
+    integer, boolean and non-array values unchanged."""
+    ftype = np.float64 if dtype == "float64" else np.float32
+    if is_traced(value):
+        return jnp.asarray(value, ftype) if jnp.issubdtype(value.dtype, jnp.floating) else value
+    if isinstance(value, (np.ndarray, float, np.floating, jax.Array)) and np.issubdtype(np.asarray(value).dtype, np.floating):
+        return np.asarray(value, ftype)
+    return value
+
+
+def finalize(result, on_failure: str, what: str):
+    """Concrete results as NumPy arrays, failed points reported; traced results unchanged."""
+    from .diagnostics import report
+
+    if any(is_traced(leaf) for leaf in jax.tree_util.tree_leaves(result)):
+        return result
+    result = jax.tree_util.tree_map(np.asarray, result)
+    report(result.diagnostics, on_failure, what)
+    return result
+
+
+def evaluate(kernel, grid, shared=(), *, static=None, dtype="float64", on_failure="warn", what="", min_bucket=1):
+    """Evaluate ``kernel`` on a broadcast parameter grid (see the module docstring).
+
+    Args:
+        kernel: ``kernel(*flat_grid, *shared, **static)`` returning a pytree whose leaves have
+            the flat grid as leading axis (per-point trailing axes are kept).
+        grid: sequence of validated grid arrays (broadcast together).
+        shared: arguments common to every point (a spectrum, a time axis, quadrature nodes).
+        static: dict of hashable compile-time options (a loss, a channel name).
+        dtype: ``"float64"`` or ``"float32"``.
+        on_failure: ``"warn"``, ``"raise"`` or ``"ignore"``.
+        what: the solve's name in failure messages.
+        min_bucket: smallest padded grid length (a larger floor means fewer distinct programs).
+
+    Returns:
+        the kernel's pytree with leaves shaped ``grid shape + per-point shape``.
+    """
+    dtype = resolve_dtype(dtype)
+    shape = np.broadcast_shapes(*(np.shape(g) for g in grid))
+    fn = compiled(kernel, tuple(sorted((static or {}).items())))
+    with precision(dtype):
+        grid = [_cast(dtype, g) for g in grid]
+        shared = tuple(jax.tree_util.tree_map(functools.partial(_cast, dtype), s) for s in shared)
+        if any(is_traced(g) for g in grid):
+            flat = [jnp.reshape(jnp.broadcast_to(g, shape), (-1,)) for g in grid]
+            n = size = flat[0].shape[0]
+        else:
+            flat = [np.broadcast_to(g, shape).reshape(-1) for g in grid]
+            n = flat[0].size
+            size = bucket_size(n, min_bucket)
+            if size > n:
+                flat = [np.concatenate([f, np.repeat(f[-1:], size - n)]) for f in flat]
+        out = fn(*flat, *shared)
+        out = jax.tree_util.tree_map(lambda o: jnp.reshape(o[:n], shape + o.shape[1:]), out)
+    return finalize(out, on_failure, what)
