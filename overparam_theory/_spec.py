@@ -545,6 +545,41 @@ def simulate_options(dim: int | None, n_seeds: int = 16, *extra: Param) -> tuple
     ) + tuple(extra)
 
 
+# ---------------------------------------------------------------------------------------------
+# Parameters shared by several families (a population covariance and its teacher).
+
+
+def _check_spectrum(name, value):
+    from .numerics import spectra
+
+    if isinstance(value, spectra.MarchenkoPastur):
+        raise ValueError(f"{name} must be a DiscreteSpectrum; use MarchenkoPastur.discretize(n_nodes)")
+    if not isinstance(value, spectra.DiscreteSpectrum):
+        raise ValueError(
+            f"{name} must be None (Sigma = I) or a spectra.DiscreteSpectrum (spectra.discrete / two_level / "
+            f"power_law), got {type(value).__name__}"
+        )
+    return value
+
+
+SPECTRUM = Param(
+    "spectrum",
+    Instance("None or a spectra.DiscreteSpectrum", _check_spectrum),
+    None,
+    nullable=True,
+    help="covariance Sigma as a discrete spectral measure (eigenvalues, weights = fractions of d); None: Sigma = I",
+    symbol="Sigma",
+)
+TEACHER_POWER = Param(
+    "teacher_power",
+    Vector(Interval(0.0)),
+    None,
+    nullable=True,
+    help="teacher squared norm in each eigenspace of the spectrum (sums to ||beta||^2)",
+    symbol="||P_k beta||^2",
+)
+
+
 def with_defaults(spec: ModelSpec, **overrides) -> dict:
     """The spec's smoke-test parameters (small, fast) updated with ``overrides``."""
     return {**spec.smoke, **overrides}

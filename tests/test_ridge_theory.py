@@ -272,8 +272,8 @@ def test_ridgeless_below_threshold_has_no_bias(alpha_over, r2, s2):
 
 def test_broadcasting_shapes():
     th = ridge.theory(alpha=np.linspace(0.1, 3, 7)[:, None], ridge=np.logspace(-3, 1, 5), signal=1.0, noise=[[0.1]])
-    for f in th._fields:
-        assert np.shape(getattr(th, f)) == (7, 5), f
+    for leaf in jax.tree_util.tree_leaves(th):  # every field and every diagnostic
+        assert np.shape(leaf) == (7, 5)
     sp = spectra.two_level(0.5, 2.0, 0.5)
     ta = ridge.theory(alpha=np.linspace(0.1, 3, 4)[:, None, None], ridge=[0.0, 0.1], noise=[[0.1], [0.2], [0.3]], spectrum=sp)
     assert ta.excess_risk.shape == (4, 3, 2)

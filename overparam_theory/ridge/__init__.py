@@ -2,18 +2,37 @@
 
 ``theory`` / ``simulate`` share parameters (``alpha = n/d``, ``ridge``, ``signal``, ``noise``,
 ``spectrum``, ``teacher_power``) and field names (``excess_risk``, ``bias``, ``variance``,
-``train_error``).  See ``../shared/theory/regression.md`` sections 1-2 and docs/conventions.md.
+``train_error``).  Equations and conventions: ``docs/theory/ridge.md``.
 """
 
+from .._spec import ModelSpec
 from ._optimal import OptimalRidge as OptimalRidge
 from ._optimal import optimal_ridge as optimal_ridge
+from ._params import FIELDS as _FIELDS
+from ._params import PARAMS as _PARAMS
 from ._simulation import RidgeSimulation as RidgeSimulation
 from ._simulation import fit_ridge as fit_ridge
 from ._simulation import simulate as simulate
 from ._theory import RidgeTheory as RidgeTheory
 from ._theory import theory as theory
 
-NAME = "ridge"
-PARAMETERS = ("alpha", "ridge", "signal", "noise", "spectrum", "teacher_power")
-GRID_PARAMETERS = ("alpha", "ridge", "signal", "noise")  # one value per grid point (broadcast)
-FIELDS = ("excess_risk", "bias", "variance", "train_error")
+SPEC = ModelSpec(
+    name="ridge",
+    summary="ridge regression and min-norm least squares, x ~ N(0, Sigma), isotropic or with a discrete spectrum",
+    params=_PARAMS,
+    fields=_FIELDS,
+    theory=theory,
+    simulate=simulate,
+    references=(
+        "Hastie, Montanari, Rosset & Tibshirani, Ann. Statist. 50(2) 2022 (arXiv:1903.08560), Thms 1-2, sec. 5",
+        "Dobriban & Wager, Ann. Statist. 46(1) 2018",
+        "Bach, SIAM J. Math. Data Sci. 2024 (arXiv:2303.01372)",
+    ),
+    dim=200,
+    smoke=dict(alpha=[0.5, 2.0], ridge=0.1, noise=0.25),
+)
+
+NAME = SPEC.name
+PARAMETERS = SPEC.PARAMETERS
+GRID_PARAMETERS = SPEC.grid_params
+FIELDS = SPEC.field_names

@@ -1,6 +1,6 @@
 """Optimal ridge penalty and the risk there.
 
-Isotropic data (``regression.md`` section 1): ``ridge* = noise * gamma / signal`` with
+Isotropic data (``docs/theory/ridge.md``): ``ridge* = noise * gamma / signal`` with
 ``gamma = 1/alpha`` -- the posterior mean under the prior ``beta ~ N(0, (signal/d) I)`` -- and
 ``R(ridge*) = noise * gamma * m(-ridge*)``.  ``signal = 0`` gives ``ridge* = inf`` (the zero
 estimator, risk 0); ``noise = 0`` gives ``ridge* = 0`` (min-norm interpolation).
@@ -22,14 +22,18 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._precision import as_dtype, precision, resolve_dtype
-from .._results import finalize
-from .._validation import choice
+from .._spec import validated
 from ..numerics.batching import map_points
 from ..numerics.minimize import grid_then_newton
-from ._theory import FAILURE_MODES, _anisotropic_point, theory, validate_parameters
+from ..numerics.diagnostics import Diagnostics, diagnostics, with_diagnostics
+from ..numerics.grid import evaluate, finalize
+from ._params import PARAMS
+from ._theory import _anisotropic_point, resolve_teacher, theory
+
+_OPTIMAL_PARAMS = tuple(p for p in PARAMS if p.name != "ridge")
 
 
+@with_diagnostics
 class OptimalRidge(NamedTuple):
     """Optimal penalty and the ridge quantities there (fields as in ``RidgeTheory``)."""
 
@@ -38,9 +42,7 @@ class OptimalRidge(NamedTuple):
     bias: jax.Array
     variance: jax.Array
     train_error: jax.Array
-    converged: jax.Array
-    iterations: jax.Array
-    residual: jax.Array
+    diagnostics: Diagnostics
 
 
 _GRID = np.linspace(np.log(1e-8), np.log(1e4), 65)
@@ -70,13 +72,16 @@ def _optimum_point(alpha, noise, eig, w, tpow):
     return lam, bias, var, train, converged, best.iterations, best.residual
 
 
-@jax.jit
 def _optimum(alpha, noise, eig, w, tpow):
-    alpha, noise = jnp.broadcast_arrays(alpha, noise)
     # each point evaluates the risk on the 65-point grid: 65 x levels elements
-    return map_points(_optimum_point, (alpha, noise), (eig, w, tpow), work_per_point=65 * eig.size)
+    lam, bias, var, train, conv, its, res = map_points(
+        _optimum_point, (alpha, noise), (eig, w, tpow), work_per_point=65 * eig.size
+    )
+    bias, var, train = (jnp.where(conv, v, jnp.nan) for v in (bias, var, train))
+    return OptimalRidge(lam, bias + var, bias, var, train, diagnostics(conv, its, res))
 
 
+@validated(_OPTIMAL_PARAMS, "theory")
 def optimal_ridge(
     *, alpha, signal=None, noise=0.0, spectrum=None, teacher_power=None, dtype="float64", on_failure="warn"
 ) -> OptimalRidge:
@@ -86,41 +91,28 @@ def optimal_ridge(
     use the exact ``ridge* = noise / (alpha * signal)``; with a spectrum the optimum is
     computed numerically (see the module docstring), with per-point diagnostics.
     """
-    choice("on_failure", on_failure, FAILURE_MODES)
-    dtype = resolve_dtype(dtype)
-    alpha, _, signal, noise, spectrum, teacher_power, shape = validate_parameters(
-        alpha, 0.0, signal, noise, spectrum, teacher_power
-    )
+    signal, spectrum, teacher_power = resolve_teacher(signal, spectrum, teacher_power)
     if spectrum is None:
-        a, r2, s2 = (np.broadcast_to(v, shape) for v in (alpha, signal, noise))
+        a, r2, s2 = np.broadcast_arrays(alpha, signal, noise)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             lam = np.where(r2 > 0, s2 / (a * np.where(r2 > 0, r2, 1.0)), np.inf)
         finite = np.isfinite(lam)
-        th = theory(alpha=a, ridge=np.where(finite, lam, 1.0), signal=r2, noise=s2, dtype=dtype)
+        th = theory(alpha=a, ridge=np.where(finite, lam, 1.0), signal=r2, noise=s2, dtype=dtype, on_failure="ignore")
         keep = lambda v, null: np.where(finite, v, null)
-        return OptimalRidge(
+        result = OptimalRidge(
             lam,
             keep(th.excess_risk, 0.0),
             keep(th.bias, 0.0),
             keep(th.variance, 0.0),
             keep(th.train_error, s2),
-            th.converged,
-            th.iterations,
-            th.residual,
+            th.diagnostics,
         )
-    with precision(dtype):
-        lam, bias, var, train, conv, its, res = _optimum(
-            *as_dtype(dtype, alpha, noise, spectrum.eigenvalues, spectrum.weights, teacher_power)
-        )
-        nan = jnp.nan
-        result = OptimalRidge(
-            lam,
-            jnp.where(conv, bias + var, nan),
-            jnp.where(conv, bias, nan),
-            jnp.where(conv, var, nan),
-            jnp.where(conv, train, nan),
-            conv,
-            its,
-            res,
-        )
-    return finalize(result, on_failure, "optimal-ridge search")
+        return finalize(result, on_failure, "optimal ridge")
+    return evaluate(
+        _optimum,
+        (alpha, noise),
+        (spectrum.eigenvalues, spectrum.weights, teacher_power),
+        dtype=dtype,
+        on_failure=on_failure,
+        what="optimal-ridge search",
+    )

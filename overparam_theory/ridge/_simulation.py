@@ -30,9 +30,10 @@ import numpy as np
 from .._montecarlo import resolve_devices, run_grid, seed_batched
 from .._precision import precision
 from .._results import Estimate, estimate
-from .._validation import positive_int
+from .._spec import validated
 from ..numerics.linalg import ridge_solve
-from ._theory import validate_parameters
+from ._params import PARAMS
+from ._theory import resolve_teacher
 
 
 class RidgeSimulation(NamedTuple):
@@ -141,6 +142,7 @@ def design_diagonal(spectrum, teacher_power, dim):
     return np.sqrt(eig), amp
 
 
+@validated(PARAMS, "simulate")
 def simulate(
     *,
     alpha,
@@ -177,10 +179,8 @@ def simulate(
     Returns:
         :class:`RidgeSimulation`; every observable is an :class:`~overparam_theory.Estimate`.
     """
-    alpha, ridge, signal, noise, spectrum, teacher_power, shape = validate_parameters(
-        alpha, ridge, signal, noise, spectrum, teacher_power
-    )
-    dim = positive_int("dim", dim)
+    signal, spectrum, teacher_power = resolve_teacher(signal, spectrum, teacher_power)
+    shape = np.broadcast_shapes(*(np.shape(v) for v in (alpha, ridge, signal, noise) if v is not None))
     devices = resolve_devices(devices)
     isotropic = spectrum is None
     if isotropic:

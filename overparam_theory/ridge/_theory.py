@@ -1,7 +1,6 @@
 """Asymptotic risk of ridge regression and min-norm least squares.
 
-Conventions (``../shared/theory/regression.md`` sections 1-2; docs/conventions.md maps them to
-other papers):
+Conventions (``docs/theory/ridge.md``; ``docs/conventions.md`` maps them to other papers):
 
 - covariates ``x ~ N(0, Sigma)`` with *unit-scale* coordinates (``Sigma = I`` in the isotropic
   case, not ``I/d``); ``n`` samples, dimension ``d``, ``alpha = n/d`` (Hastie et al. write
@@ -25,11 +24,11 @@ Wager 2018): with ``gamma = 1/alpha`` the effective regularisation ``kappa`` sol
 
 These equal the spec's ``r^2 ridge^2 m'(-ridge)`` and ``sigma^2 gamma [m - ridge m']``
 (``lam m(-lam) = kappa/(1 + kappa)``) but contain no difference of large numbers, so they stay
-accurate at tiny ridge in the overparameterised regime (the cancellation pitfall of
-regression.md section 1).  ``ridge = 0`` is evaluated as its own exact branch (HMRT Thm 1-2).
+accurate at tiny ridge in the overparameterised regime (the cancellation pitfall described in
+``docs/theory/ridge.md``).  ``ridge = 0`` is evaluated as its own exact branch (HMRT Thm 1-2).
 
 Anisotropic case (deterministic equivalent; Bach 2023, Cheng & Montanari 2022, Atanasov et al.
-2024; regression.md section 2): ``Sigma`` has the spectral measure ``sum_k w_k delta_{lam_k}``
+2024): ``Sigma`` has the spectral measure ``sum_k w_k delta_{lam_k}``
 (``w_k`` the fraction of directions with eigenvalue ``lam_k``) and ``teacher_power[k]`` is the
 teacher's squared norm inside the ``lam_k`` eigenspace (``sum_k teacher_power = ||beta||^2``;
 ``teacher_power = mult_k beta2_k`` for per-direction ``beta2_k``).  ``kappa`` solves
@@ -49,13 +48,15 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from .._precision import as_dtype, precision, resolve_dtype
-from .._validation import broadcast, choice, real_array
+from .._spec import validated
 from ..numerics import spectra as _spectra
 from ..numerics.batching import map_points
-from .._results import finalize
+from ..numerics.diagnostics import Diagnostics, diagnostics, ok, with_diagnostics
+from ..numerics.grid import evaluate
+from ._params import PARAMS
 
 
+@with_diagnostics
 class RidgeTheory(NamedTuple):
     """Asymptotic ridge-regression quantities, each shaped like the broadcast parameters.
 
@@ -66,8 +67,9 @@ class RidgeTheory(NamedTuple):
         variance: the part from the label noise.
         train_error: mean squared training residual ``(1/n)||y - X beta_hat||^2``.
         effective_ridge: the effective regularisation ``kappa``.
-        converged, iterations, residual: diagnostics of the ``kappa`` root (closed form in the
-            isotropic case: ``True``, ``0``, ``0``).
+        diagnostics: :class:`~overparam_theory.numerics.diagnostics.Diagnostics` of the
+            ``kappa`` root (a closed form in the isotropic case: status OK, 0 iterations);
+            ``converged``, ``status``, ``iterations``, ``residual`` are properties.
     """
 
     excess_risk: jax.Array
@@ -75,38 +77,27 @@ class RidgeTheory(NamedTuple):
     variance: jax.Array
     train_error: jax.Array
     effective_ridge: jax.Array
-    converged: jax.Array
-    iterations: jax.Array
-    residual: jax.Array
+    diagnostics: Diagnostics
 
 
 RESULT_FIELDS = ("excess_risk", "bias", "variance", "train_error")
-FAILURE_MODES = ("warn", "raise", "ignore")
 
 
 # ---------------------------------------------------------------------------------------------
-# Parameter validation, shared with the simulator.
+# The teacher: cross-field rule shared with the simulator (single values are checked by PARAMS).
 
 
-def validate_parameters(alpha, ridge, signal, noise, spectrum=None, teacher_power=None):
-    """Validate and broadcast the ridge parameters (raises ``ValueError`` naming the argument).
-
-    Returns ``(alpha, ridge, signal, noise, spectrum, teacher_power, shape)`` with NumPy float64
-    arrays (or tracers, passed through unchanged); ``signal`` is ``None`` when
-    ``teacher_power`` is given.
-    """
-    alpha = real_array("alpha", alpha, low=0.0, low_open=True)
-    ridge = real_array("ridge", ridge, low=0.0)
-    noise = real_array("noise", noise, low=0.0)
+def resolve_teacher(signal, spectrum, teacher_power):
+    """``(signal, spectrum, teacher_power)`` after the cross-field rules: isotropic data take
+    ``signal`` (default 1) and refuse ``teacher_power``; with a spectrum exactly one of
+    ``signal`` (a scalar, spread isotropically) and ``teacher_power`` is used and ``signal`` is
+    returned as ``None``."""
     if spectrum is None:
         if teacher_power is not None:
             raise ValueError("teacher_power needs a spectrum (spectra.discrete(...)); for isotropic data use signal")
-        signal = real_array("signal", 1.0 if signal is None else signal, low=0.0)
-        shape = broadcast(alpha=alpha, ridge=ridge, signal=signal, noise=noise)
-        return alpha, ridge, signal, noise, None, None, shape
+        return (1.0 if signal is None else signal), None, None
     spectrum, teacher_power = _spectra.validate_spectrum_teacher(spectrum, signal, teacher_power)
-    shape = broadcast(alpha=alpha, ridge=ridge, noise=noise)
-    return alpha, ridge, None, noise, spectrum, teacher_power, shape
+    return None, spectrum, teacher_power
 
 
 # ---------------------------------------------------------------------------------------------
@@ -186,32 +177,21 @@ def _anisotropic_point(alpha, lam, noise, eigenvalues, weights, teacher_power):
     return bias, variance, train, kappa, converged, iterations, residual
 
 
-@jax.jit
-def _isotropic_result(alpha, lam, signal, noise):
-    alpha, lam, signal, noise = jnp.broadcast_arrays(alpha, lam, signal, noise)
+def _isotropic_kernel(alpha, lam, signal, noise):
     bias, variance, train, kappa = _isotropic(alpha, lam, signal, noise)
-    ones = jnp.ones(alpha.shape, bool)
-    return _assemble(bias, variance, train, kappa, ones, jnp.zeros(alpha.shape, jnp.int32), jnp.zeros_like(alpha))
+    return RidgeTheory(bias + variance, bias, variance, train, kappa, ok(alpha.shape, alpha.dtype))
 
 
-@jax.jit
-def _anisotropic_result(alpha, lam, noise, eigenvalues, weights, teacher_power):
-    alpha, lam, noise = jnp.broadcast_arrays(alpha, lam, noise)
-    out = map_points(
+def _anisotropic_kernel(alpha, lam, noise, eigenvalues, weights, teacher_power):
+    bias, variance, train, kappa, converged, iterations, residual = map_points(
         _anisotropic_point, (alpha, lam, noise), (eigenvalues, weights, teacher_power), work_per_point=eigenvalues.size
     )
-    return _assemble(*out)
-
-
-def _assemble(bias, variance, train, kappa, converged, iterations, residual):
     # A point whose root did not converge is reported as NaN *and* flagged, never as a number.
-    nan = jnp.nan
-    bias = jnp.where(converged, bias, nan)
-    variance = jnp.where(converged, variance, nan)
-    train = jnp.where(converged, train, nan)
-    return RidgeTheory(bias + variance, bias, variance, train, kappa, converged, iterations, residual)
+    bias, variance, train = (jnp.where(converged, v, jnp.nan) for v in (bias, variance, train))
+    return RidgeTheory(bias + variance, bias, variance, train, kappa, diagnostics(converged, iterations, residual))
 
 
+@validated(PARAMS, "theory")
 def theory(
     *,
     alpha,
@@ -239,7 +219,7 @@ def theory(
         dtype: ``"float64"`` (default; enabled locally, the process setting is untouched) or
             ``"float32"``.
         on_failure: ``"warn"`` (default), ``"raise"`` or ``"ignore"`` when a root solve does not
-            converge at some point (those points are NaN with ``converged=False``).
+            converge at some point (those points are NaN and flagged in ``diagnostics``).
 
     ``alpha``, ``ridge``, ``noise`` (and ``signal`` when isotropic) broadcast together.
 
@@ -252,17 +232,15 @@ def theory(
         Thms 1-2 and section 5; Dobriban & Wager, Ann. Statist. 46(1) 2018; Bach, SIAM J. Math.
         Data Sci. 2024 (arXiv:2303.01372).
     """
-    choice("on_failure", on_failure, FAILURE_MODES)
-    dtype = resolve_dtype(dtype)
-    alpha, ridge, signal, noise, spectrum, teacher_power, shape = validate_parameters(
-        alpha, ridge, signal, noise, spectrum, teacher_power
+    signal, spectrum, teacher_power = resolve_teacher(signal, spectrum, teacher_power)
+    what = "ridge effective-regularisation root"
+    if spectrum is None:
+        return evaluate(_isotropic_kernel, (alpha, ridge, signal, noise), dtype=dtype, on_failure=on_failure, what=what)
+    return evaluate(
+        _anisotropic_kernel,
+        (alpha, ridge, noise),
+        (spectrum.eigenvalues, spectrum.weights, teacher_power),
+        dtype=dtype,
+        on_failure=on_failure,
+        what=what,
     )
-    with precision(dtype):
-        if spectrum is None:
-            result = _isotropic_result(*as_dtype(dtype, alpha, ridge, signal, noise))
-        else:
-            result = _anisotropic_result(
-                *as_dtype(dtype, alpha, ridge, noise, spectrum.eigenvalues, spectrum.weights, teacher_power)
-            )
-    return finalize(result, on_failure, "ridge effective-regularisation root")
-
