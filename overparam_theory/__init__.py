@@ -8,16 +8,18 @@ names); :func:`compare` runs both and reports z-scores.  Conventions follow
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import amp as amp
-from . import dynamics as dynamics
-from . import glm as glm
+from . import ridge as ridge  # noqa: I001  (import order = registration order = CLI order)
 from . import kernel as kernel
+from . import random_features as random_features
+from . import glm as glm
+from . import amp as amp
 from . import lasso as lasso
 from . import mixtures as mixtures
+from . import dynamics as dynamics
 from . import numerics as numerics
-from . import random_features as random_features
-from . import ridge as ridge
 from ._results import Estimate as Estimate
+from ._spec import REGISTRY as _REGISTRY
+from ._spec import ModelSpec as ModelSpec
 from .compare import Comparison as Comparison
 from .compare import compare as compare
 from .numerics import spectra as spectra
@@ -27,14 +29,10 @@ try:
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0+local"
 
-MODELS = {
-    "ridge": ridge,
-    "kernel": kernel,
-    "random_features": random_features,
-    "glm": glm,
-    "amp": amp,
-    "lasso": lasso,
-    "mixtures": mixtures,
-    "linear_dynamics": dynamics.linear,
-    "committee": dynamics.committee,
-}
+_FAMILIES = (ridge, kernel, random_features, glm, amp, lasso, mixtures, dynamics.linear, dynamics.committee)
+MODELS = {family.SPEC.name: family for family in _FAMILIES if hasattr(family, "SPEC")}
+"""Model name -> model module; each module's ``SPEC`` (:class:`ModelSpec`) declares it."""
+SPECS = {name: family.SPEC for name, family in MODELS.items()}
+"""Model name -> :class:`ModelSpec` (the declaration the CLI, compare and docs derive from)."""
+for _name in SPECS:  # registration order = the order above (the CLI and the docs list models so)
+    _REGISTRY[_name] = _REGISTRY.pop(_name)

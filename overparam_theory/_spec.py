@@ -72,6 +72,62 @@ def _fmt(v) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
+# Command-line text.
+
+
+def parse_grid(text: str) -> np.ndarray:
+    """Parse ``start:stop:num`` (linspace), ``a,b,c`` (list) or a scalar into a 1-D float array.
+
+    Raises ``argparse.ArgumentTypeError`` (so argparse names the option) on bad syntax; range
+    checks are left to the parameter's constraint.
+    """
+    import argparse
+
+    s = str(text).strip()
+    try:
+        if ":" in s:
+            parts = s.split(":")
+            if len(parts) != 3:
+                raise ValueError
+            start, stop, num = float(parts[0]), float(parts[1]), int(parts[2])
+            if num < 1:
+                raise argparse.ArgumentTypeError(f"{text!r}: the number of points in start:stop:num must be >= 1")
+            values = np.linspace(start, stop, num)
+        elif "," in s:
+            values = np.array([float(p) for p in s.split(",") if p.strip() != ""])
+            if values.size == 0:
+                raise ValueError
+        else:
+            values = np.array([float(s)])
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"invalid value {text!r}: expected a number, a comma list 'a,b,c' or a grid 'start:stop:num'"
+        ) from None
+    if not np.all(np.isfinite(values)):
+        raise argparse.ArgumentTypeError(f"invalid value {text!r}: values must be finite numbers")
+    return values
+
+
+def parse_kind(text: str, name: str, forms: dict) -> tuple:
+    """Parse ``KIND`` or ``KIND:a,b,c`` into ``(kind, [floats])``; ``forms`` maps each KIND to its
+    syntax (``"two-level:FRAC,TOP,BOTTOM"``), from which the number of arguments is read."""
+    import argparse
+
+    kind, _, rest = str(text).strip().partition(":")
+    kind = kind.strip().lower()
+    if kind not in forms:
+        raise argparse.ArgumentTypeError(f"invalid {name} {text!r}: choose from {', '.join(forms.values())}")
+    expected = forms[kind].count(",") + (1 if ":" in forms[kind] else 0)
+    try:
+        args = [float(p) for p in rest.split(",")] if rest.strip() else []
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid {name} {text!r}: expected {forms[kind]}") from None
+    if len(args) != expected:
+        raise argparse.ArgumentTypeError(f"invalid {name} {text!r}: expected {forms[kind]}")
+    return kind, args
+
+
+# ---------------------------------------------------------------------------------------------
 # Constraints.
 
 
@@ -131,8 +187,6 @@ class Interval(Constraint):
         return tuple(out)
 
     def parse(self, text):
-        from .cli import parse_grid
-
         values = parse_grid(text)
         if self.integer:
             values = np.rint(values)
@@ -233,8 +287,6 @@ class Vector(Constraint):
         )
 
     def parse(self, text):
-        from .cli import parse_grid
-
         return parse_grid(text)
 
 
@@ -404,10 +456,56 @@ class ModelSpec:
     def compared_fields(self) -> tuple:
         return tuple(f.name for f in self.fields if f.compare)
 
-    # --- the names the older per-module constants carried
+    # --- the names the per-module constants carry (a spec can stand where a module did)
+    @property
+    def NAME(self) -> str:
+        return self.name
+
     @property
     def PARAMETERS(self) -> tuple:
         return tuple(p.name for p in self.model_params)
+
+    @property
+    def GRID_PARAMETERS(self) -> tuple:
+        return self.grid_params
+
+    @property
+    def FIELDS(self) -> tuple:
+        return self.compared_fields
+
+    @property
+    def TIME_AXIS(self) -> bool:
+        return self.time_axis is not None
+
+
+REGISTRY: dict = {}
+"""Registered models by name (the CLI, ``list`` and the contract test read it)."""
+
+
+def register(spec: ModelSpec) -> ModelSpec:
+    """Add ``spec`` to :data:`REGISTRY` (a model's package calls this once at import)."""
+    if spec.name in REGISTRY and REGISTRY[spec.name] is not spec:
+        raise SpecError(f"a different model named {spec.name!r} is already registered")
+    REGISTRY[spec.name] = spec
+    return spec
+
+
+def unregister(name: str) -> None:
+    REGISTRY.pop(name, None)
+
+
+def resolve(model) -> ModelSpec:
+    """A :class:`ModelSpec` from a spec, a model module (its ``SPEC``) or a registered name."""
+    if isinstance(model, ModelSpec):
+        return model
+    if isinstance(model, str):
+        if model not in REGISTRY:
+            raise ValueError(f"model must be one of {', '.join(REGISTRY)}; got {model!r}")
+        return REGISTRY[model]
+    spec = getattr(model, "SPEC", None)
+    if not isinstance(spec, ModelSpec):
+        raise ValueError(f"model must be a ModelSpec, a model module or a registered name, got {model!r}")
+    return spec
 
 
 def _check_signature(spec: ModelSpec, role: str, fn: Callable) -> None:

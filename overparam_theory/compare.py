@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._results import Estimate, json_safe
+from ._spec import resolve
 
 
 @dataclass(frozen=True)
@@ -142,10 +143,11 @@ def compare(model, *, dim=None, n_seeds: int = 16, seed=0, fields=None, dense: i
     """Run ``model.theory`` and ``model.simulate`` with the same parameters and compare them.
 
     Args:
-        model: a model module (``overparam_theory.ridge``, ``overparam_theory.kernel``, ...).
+        model: a model module (``overparam_theory.ridge``, ...), its ``SPEC`` or a registered
+            model name (``"ridge"``).
         dim: simulation dimension (models without one, like ``kernel``, ignore it).
         n_seeds, seed, devices: passed to ``model.simulate``.
-        fields: observables to compare (default: all the model's fields).
+        fields: observables to compare (default: the spec's fields marked ``compare``).
         dense: number of points of the dense theory curve used by plots (0 to skip).
         **parameters: the model's parameters (broadcast as in its ``theory``); options that
             only ``simulate`` takes (e.g. ``conditional``) are passed to it alone.
@@ -153,14 +155,15 @@ def compare(model, *, dim=None, n_seeds: int = 16, seed=0, fields=None, dense: i
     Returns:
         :class:`Comparison` with z-scores per point and field.
     """
+    model = resolve(model)
     sim_kwargs = dict(n_seeds=n_seeds, seed=seed, devices=devices)
-    if dim is not None:
+    if dim is not None and model.dim is not None:
         sim_kwargs["dim"] = dim
     theory_names = set(inspect.signature(model.theory).parameters)
     simulation_names = set(inspect.signature(model.simulate).parameters)
     unknown = set(parameters) - theory_names - simulation_names
     if unknown:
-        raise ValueError(f"unknown parameter(s) for model {model.NAME!r}: {', '.join(sorted(unknown))}")
+        raise ValueError(f"unknown parameter(s) for model {model.name!r}: {', '.join(sorted(unknown))}")
     sim = model.simulate(**parameters, **sim_kwargs)
     parameters = {k: v for k, v in parameters.items() if k in theory_names}
     th_params = dict(parameters)
@@ -168,11 +171,11 @@ def compare(model, *, dim=None, n_seeds: int = 16, seed=0, fields=None, dense: i
         if hasattr(sim, ratio) and ratio in parameters:
             th_params[ratio] = getattr(sim, ratio)
     th = model.theory(**th_params)
-    fields = tuple(fields or model.FIELDS)
+    fields = tuple(fields or model.compared_fields)
     z = {f: z_scores(getattr(th, f), getattr(sim, f)) for f in fields}
     shape = np.shape(z[fields[0]])
-    grid_names = getattr(model, "GRID_PARAMETERS", tuple(th_params))
-    if getattr(model, "TIME_AXIS", False):
+    grid_names = model.grid_params
+    if model.time_axis is not None:
         return _compare_trajectories(model, th_params, th, sim, fields, z, shape, grid_names, dense)
     shown = {
         k: np.asarray(th_params[k], float)
@@ -190,7 +193,7 @@ def compare(model, *, dim=None, n_seeds: int = 16, seed=0, fields=None, dense: i
                 grid = np.unique(np.rint(grid).astype(int))
             dense_params = dict(parameters, **{x_name: grid})
             curve = (x_name, grid, model.theory(**dense_params, on_failure="ignore"))
-    return Comparison(model.NAME, shown, th, sim, fields, z, curve)
+    return Comparison(model.name, shown, th, sim, fields, z, curve)
 
 
 def _compare_trajectories(model, parameters, th, sim, fields, z, shape, grid_names, dense):
@@ -212,4 +215,4 @@ def _compare_trajectories(model, parameters, th, sim, fields, z, shape, grid_nam
         lo, hi = float(time.min()), float(time.max())
         grid = np.geomspace(lo, hi, dense) if lo > 0 and hi / lo > 50 else np.linspace(lo, hi, dense)
         curve = ("time", grid, model.theory(**dict(parameters, time=grid), on_failure="ignore"))
-    return Comparison(model.NAME, shown, th, sim, fields, z, curve)
+    return Comparison(model.name, shown, th, sim, fields, z, curve)

@@ -55,3 +55,53 @@ def plot_comparison(report, path=None, *, fields=None, x=None):
         fig.savefig(path, dpi=120)
         plt.close(fig)
     return fig
+
+
+def plot_theory(spec, grid, multi, result, path, *, time=None):
+    """Every field of ``spec`` against the first swept grid parameter (one curve per value of
+    the others), or against ``time`` for a trajectory model (one curve per grid point)."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    fields = spec.field_names
+    fig, axes = plt.subplots(1, len(fields), figsize=(4.2 * len(fields), 3.6), squeeze=False)
+    if time is not None:
+        time = np.asarray(time, float)
+        xs, x_name = time, "time"
+        curves = lambda y: [(np.asarray(c), ", ".join(f"{k}={np.ravel(grid[k])[j]:g}" for k in multi) or None)
+                            for j, c in enumerate(np.reshape(y, (-1, time.size)))]
+    else:
+        x_name = multi[0] if multi else next(iter(grid))
+        size = np.size(getattr(result, fields[0]))
+        xs = np.broadcast_to(grid[x_name], size)
+        others = [k for k in multi if k != x_name]
+        keys = [tuple(np.broadcast_to(grid[k], size)[i] for k in others) for i in range(size)]
+
+        def curves(y):
+            out = []
+            for key in dict.fromkeys(keys):
+                sel = np.array([kk == key for kk in keys])
+                out.append((sel, ", ".join(f"{k}={v:g}" for k, v in zip(others, key)) or None))
+            return out
+
+    for ax, f in zip(axes[0], fields):
+        y = np.atleast_1d(np.asarray(getattr(result, f), float))
+        for j, (sel, label) in enumerate(curves(y)):
+            cx, cy = (xs, sel) if time is not None else (xs[sel], y[sel])
+            ax.plot(cx, np.where(np.isfinite(cy), cy, np.nan), "-", marker="." if np.size(cx) < 40 else None,
+                    color=f"C{j % 10}", label=label)
+        finite = y[np.isfinite(y)]
+        if finite.size and np.all(finite > 0) and finite.max() / finite.min() > 50:
+            ax.set_yscale("log")
+        ax.set_xlabel(x_name)
+        ax.set_title(f)
+        ax.grid(alpha=0.3)
+    if multi:
+        axes[0][0].legend(fontsize=7)
+    fig.suptitle(f"{spec.name}: theory")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

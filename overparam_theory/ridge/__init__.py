@@ -5,7 +5,10 @@
 ``train_error``).  Equations and conventions: ``docs/theory/ridge.md``.
 """
 
-from .._spec import ModelSpec
+import sys as _sys
+
+from .._spec import ModelSpec, register
+from ..numerics.spectra_cli import SPECTRUM_OPTION, TEACHER_OPTION, build_spectrum_teacher
 from ._optimal import OptimalRidge as OptimalRidge
 from ._optimal import optimal_ridge as optimal_ridge
 from ._params import FIELDS as _FIELDS
@@ -16,7 +19,7 @@ from ._simulation import simulate as simulate
 from ._theory import RidgeTheory as RidgeTheory
 from ._theory import theory as theory
 
-SPEC = ModelSpec(
+SPEC = register(ModelSpec(
     name="ridge",
     summary="ridge regression and min-norm least squares, x ~ N(0, Sigma), isotropic or with a discrete spectrum",
     params=_PARAMS,
@@ -29,8 +32,12 @@ SPEC = ModelSpec(
         "Bach, SIAM J. Math. Data Sci. 2024 (arXiv:2303.01372)",
     ),
     dim=200,
+    cli_options=(SPECTRUM_OPTION, TEACHER_OPTION),
+    cli_build=build_spectrum_teacher,
     smoke=dict(alpha=[0.5, 2.0], ridge=0.1, noise=0.25),
-)
+    smoke_dim=50,
+    module=_sys.modules[__name__],
+))
 
 NAME = SPEC.name
 PARAMETERS = SPEC.PARAMETERS
