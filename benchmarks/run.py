@@ -4,12 +4,13 @@
 For each case the library's public ``theory`` function is timed (first call = trace + compile +
 run, then the median of a few steady-state calls; the public functions return NumPy arrays, so
 every call has finished when it returns) and compared with a straightforward Python ``for``
-loop over the grid points that implements the *same equations* (``shared/theory/regression.md``
-sections 1-5, ``classification.md`` sections 1, 4 and 5, the gradient-flow spectral integrals of
-``docs/dynamics_linear.md`` and the committee-machine ODEs of ``docs/dynamics_committee.md``) with ``math`` scalars, NumPy sums over the
-spectrum, ``scipy.optimize.brentq`` for roots and ``scipy.integrate.quad`` for the Gaussian
-integrals of the GLM / Bayes-optimal (amp) state evolution.  The maximum relative difference
-between the two shows that they compute the same numbers.
+loop over the grid points that implements the *same equations* (``docs/theory/``: ridge, kernel,
+random_features, lasso, glm, amp and mixtures, the gradient-flow spectral integrals of
+``docs/theory/linear_dynamics.md`` and the committee-machine ODEs of ``docs/theory/committee.md``)
+with ``math`` scalars, NumPy sums over the spectrum, ``scipy.optimize.brentq`` for roots and
+``scipy.integrate.quad`` for the Gaussian integrals of the GLM / Bayes-optimal (amp) state
+evolution.  The maximum relative difference between the two shows that they compute the same
+numbers.
 
     python benchmarks/run.py                      # full sizes (~35 min on 2 CPU cores, mostly cases 9-10)
     python benchmarks/run.py --cases 1 2 3 4      # a subset, by case number
@@ -114,8 +115,9 @@ def loop_kernel(n_samples, ridge, noise, eigenvalues, target):
 
 
 def loop_random_features(alpha, width, ridge, mu1, mu_star):
-    """regression.md section 3 per point: brentq on F(x) = (psi1 - h)(psi2 - h) - y^2 x over
-    (0, x_max), then the polynomials E0, E1, E2 at chi = -x (math scalars)."""
+    """docs/theory/random_features.md section 4 per point: brentq on
+    F(x) = (psi1 - h)(psi2 - h) - y^2 x over (0, x_max), then the polynomials E0, E1, E2 at
+    chi = -x (math scalars)."""
     z2 = (mu1 / mu_star) ** 2
     lam_bar = ridge / mu_star**2
     out = {"bias_factor": [], "variance_factor": []}
@@ -163,7 +165,7 @@ def _logistic_prox(t0, V):
 
 
 def loop_glm(alpha, ridge, loss):
-    """classification.md section 1 the way per-paper research code does it: for each alpha a
+    """docs/theory/glm.md section 3 the way per-paper research code does it: for each alpha a
     damped (0.5) iteration of (m, q, V), each step three ``scipy.integrate.quad`` integrals over
     the student field with a scalar prox per integrand evaluation (sign teacher, rho = 1)."""
     from scipy.integrate import quad
@@ -387,7 +389,7 @@ def _g_soft(t):
 
 
 def loop_lasso(alpha, l1_penalty, sparsity, noise, nonzero_variance=1.0):
-    """regression.md section 5 per point with the spec's closed forms: brentq for tau^2 on
+    """docs/theory/lasso.md section 3 per point with the textbook closed forms: brentq for tau^2 on
     noise/tau^2 + Psi(tau^2)/(delta tau^2) - 1 over [noise, 4U], nested in a brentq for the
     calibration lam(threshold) = l1_penalty on (threshold_min, hi) (hi by doubling)."""
     eps, lam, s2, v = float(sparsity), float(l1_penalty), float(noise), float(nonzero_variance)
@@ -634,7 +636,7 @@ def build_cases(quick: bool) -> list[Case]:
     return cases
 
 
-# --- Gaussian mixture (classification.md section 5): balanced, no intercept; damped iteration
+# --- Gaussian mixture (docs/theory/mixtures.md): balanced, no intercept; damped iteration
 # in (m, q, V), scipy.quad over the Gaussian margin field, scalar prox by brentq.
 
 

@@ -4,7 +4,8 @@ A simulator supplies a pure per-seed function ``one(key, *params) -> dict of sca
 module maps it over ``n_seeds`` keys, either with ``jax.vmap`` on one device, or with
 ``jax.shard_map`` over a 1-D mesh of ``devices`` (each device runs ``jax.lax.map`` over its
 own seeds).  The per-device ``lax.map`` keeps LAPACK calls unbatched: batched solves sharded
-over several CPU devices hang on jax 0.10.x (see ``../shared/reference/style_and_deps.md`` 2e).
+over several CPU devices hang on jax 0.10.x (reproduced on 0.10.1 and 0.10.2, shape-dependent;
+not on 0.9.2 or on one device; see ``docs/numerics.md``, "Simulations").
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Reference: T. Hastie, A. Montanari, S. Rosset, R. J. Tibshirani, *Surprises in
 high-dimensional ridgeless least squares interpolation*, Ann. Statist. 50(2), 2022
 (arXiv:1903.08560), Theorems 1-2 (min-norm least squares) and the ridge results of
-section 5; ``../shared/theory/regression.md`` section 1.
+section 5; ``docs/theory/ridge.md`` section 3.
 
 Convention (the same as :func:`overparam_theory.ridge.theory`):
 
@@ -22,8 +22,8 @@ for the Marchenko-Pastur law ``mu_gamma`` of ``X^T X/n``:
 
 Everything here is a SymPy expression in the positive symbols :data:`alpha`, :data:`ridge`,
 :data:`signal` and :data:`noise`.  The expressions are the *textbook* forms: they are exact, but
-evaluated in floating point they suffer the cancellations described in regression.md section 1
-(tiny ``ridge``); evaluate them with ``expr.evalf(30, subs=...)`` for reference values, and use
+evaluated in floating point they suffer the cancellations described in ``docs/theory/ridge.md``
+section 5 (tiny ``ridge``); evaluate them with ``expr.evalf(30, subs=...)`` for reference values, and use
 :func:`overparam_theory.ridge.theory` (cancellation-free closed forms) for numerics.
 """
 
@@ -87,13 +87,14 @@ def mp_stieltjes():
 
 
 def ridge_bias():
-    """``Bias = r^2 lam^2 m'(-lam)`` (regression.md section 1)."""
+    """``Bias = r^2 lam^2 m'(-lam)`` (HMRT section 5; ``docs/theory/ridge.md`` section 3)."""
     _, mp = mp_stieltjes()
     return signal * ridge**2 * mp
 
 
 def ridge_variance():
-    """``Var = sigma^2 gamma [m(-lam) - lam m'(-lam)]`` (regression.md section 1)."""
+    """``Var = sigma^2 gamma [m(-lam) - lam m'(-lam)]`` (HMRT section 5; ``docs/theory/ridge.md``
+    section 3)."""
     m, mp = mp_stieltjes()
     return noise * gamma * (m - ridge * mp)
 

@@ -424,8 +424,8 @@ def normal_panel_rule(breakpoints: Any, *, n_per_panel: int = 10, n_uniform: int
     follow the kinks of an integrand that move with the unknowns of a fixed point: the hinge
     proximal map at ``omega = 1 - V`` and ``1``, the jump of a training-error indicator, or a
     teacher factor ``Phi(xi / s)`` that becomes a step of width ``s`` (give ``s * [1/4 ... 16]``
-    on both sides of 0).  This is the rule recommended by ``classification.md`` (pitfall 4),
-    where plain Gauss-Hermite across the kinks loses several digits.  Panels of zero width
+    on both sides of 0).  This is the quadrature rule of ``docs/theory/glm.md`` section 6: plain
+    Gauss-Hermite across the kinks loses several digits.  Panels of zero width
     (coinciding breakpoints) contribute nothing.
 
     Returns ``(nodes, weights)`` of shape ``(..., (n_uniform + k) * n_per_panel)``; the weights

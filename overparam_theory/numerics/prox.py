@@ -1,6 +1,6 @@
 """Convex margin losses with their proximal operators and Moreau envelopes, inside JAX.
 
-Conventions (``../shared/theory/classification.md`` section 0): a margin loss is a convex
+Conventions (``docs/theory/glm.md`` sections 1 and 3): a margin loss is a convex
 function ``l(t)`` of the margin ``t = y x`` (label ``y``, prediction ``x``); for a parameter
 ``V > 0``
 
@@ -14,8 +14,9 @@ Built-ins: ``SQUARE`` ``l = (1 - t)^2 / 2`` and ``HINGE`` ``l = max(0, 1 - t)`` 
 proximal maps; ``LOGISTIC`` ``l = log(1 + e^{-t})`` is solved by a vectorised safeguarded
 Newton iteration (below), as is any user loss made with :func:`margin_loss`.
 
-Safeguarded Newton (classification.md, pitfall 3).  ``g(t) = t - t0 + V l'(t)`` is increasing;
-the root lies in the bracket between ``t0`` and ``t0 - V l'(t0)`` (for logistic ``[t0, t0 + V]``).
+Safeguarded Newton (``docs/theory/glm.md`` section 6, "Logistic prox").
+``g(t) = t - t0 + V l'(t)`` is increasing; the root lies in the bracket between ``t0`` and
+``t0 - V l'(t0)`` (for logistic ``[t0, t0 + V]``).
 Each step takes the Newton candidate unless it leaves the current bracket *or* the previous
 step failed to halve ``|g|``, in which case it bisects; the bracket shrinks at every step.  The
 second rule matters: for large ``V`` (e.g. ``V = 14.45``, ``t0 ~ -8.5``) plain bracketed Newton

@@ -13,10 +13,10 @@ Traces used by the deterministic equivalents (all normalised by ``d``):
 - the effective regularisation ``kappa`` of ridge regression with penalty ``lam`` at sample
   ratio ``alpha = n/d``, the unique ``kappa > 0`` with
   ``1 - lam/kappa = df1(kappa)/n = (1/alpha) int x/(x+kappa) dmu``
-  (``../shared/theory/regression.md`` section 2).
+  (``docs/theory/ridge.md`` section 4).
 
 The Marchenko-Pastur law (Marchenko & Pastur 1967) is provided in closed form, including the
-cancellation-free root selection of ``regression.md`` section 1, and can be discretised for use
+cancellation-free root selection of ``docs/theory/ridge.md`` section 3, and can be discretised for use
 as a population spectrum.
 """
 
@@ -92,7 +92,8 @@ def two_level(frac_top, top, bottom) -> DiscreteSpectrum:
 def power_law(n_modes, exponent, *, scale=1.0) -> DiscreteSpectrum:
     """Finite power law ``lam_k = scale * k^(-exponent)``, ``k = 1..n_modes``, each of weight ``1/n_modes``.
 
-    No normalisation is applied (``regression.md`` section 2 uses ``k^(-1.5)``, ``k = 1..2000``).
+    No normalisation is applied (e.g. ``k^(-1.5)``, ``k = 1..2000``; ``docs/theory/ridge.md``
+    section 5).
     """
     m = positive_int("n_modes", n_modes)
     e = float(real_array("exponent", exponent, low=0.0, low_open=True))
@@ -182,7 +183,7 @@ def _kappa_equation(log_kappa, args):
 
 
 def effective_regularization(spectrum: DiscreteSpectrum, alpha, lam, *, xtol=1e-15, max_iter=200) -> RootResult:
-    """Effective regularisation ``kappa`` of ridge regression (``regression.md`` section 2).
+    """Effective regularisation ``kappa`` of ridge regression (``docs/theory/ridge.md`` section 4).
 
     Solves ``1 - lam/kappa = (1/alpha) int x/(x + kappa) dmu(x)`` for ``kappa > 0`` at one
     point (vmap for grids), by a safeguarded Newton iteration in ``log kappa`` on the bracket
@@ -232,7 +233,7 @@ class MarchenkoPastur(NamedTuple):
         """``m(-lam) = int dmu(x)/(x + lam)``, ``lam > 0``: the root of
         ``gamma z m^2 - (1 - gamma - z) m + 1 = 0`` at ``z = -lam`` with ``m > 0``, written
         without cancellation (``2/(D + a)`` for ``a > 0``, ``(D - a)/(2 gamma lam)`` otherwise;
-        ``a = 1 - gamma + lam``, ``D = sqrt(a^2 + 4 gamma lam)``; regression.md section 1)."""
+        ``a = 1 - gamma + lam``, ``D = sqrt(a^2 + 4 gamma lam)``; ``docs/theory/ridge.md`` section 3)."""
         gamma, lam_s = self.ratio, lam / self.scale
         a = 1.0 - gamma + lam_s
         disc = jnp.sqrt(a * a + 4.0 * gamma * lam_s)
