@@ -1,7 +1,7 @@
 """Learning curves of kernel ridge regression with a power-law spectrum.
 
 Kernel eigenvalues ``eta_k = k^-1.5`` and target coefficients ``v_k = k^-1`` on ``M = 2000``
-modes (the synthetic kernel of ``regression.md`` section 4), label-noise variance ``noise``.
+modes (the synthetic kernel of ``docs/theory/kernel.md``), label-noise variance ``noise``.
 Lines: the eigenlearning / spectral theory of Bordelon, Canatar & Pehlevan (ICML 2020,
 arXiv:2002.02561) and Simon, Dickens, Karkada & DeWeese (TMLR 2023, arXiv:2110.03922)
 (:func:`overparam_theory.kernel.theory`); points: finite-size simulations with Gaussian features

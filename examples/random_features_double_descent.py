@@ -8,7 +8,7 @@ and :func:`~overparam_theory.random_features.optimal_ridge`); points are finite-
 simulations (:func:`overparam_theory.random_features.simulate`, inputs and weights uniform on the
 sphere of radius ``sqrt d``) with +-2 standard-error bars.
 
-Conventions (regression.md section 3): penalty ``(N ridge/d)||a||^2`` on the averaged loss;
+Conventions (docs/theory/random_features.md; Mei & Montanari 2022): penalty ``(N ridge/d)||a||^2`` on the averaged loss;
 ``signal = F_1^2``, ``noise = tau^2``; the risk is the excess test error (label noise excluded).
 
 Usage::

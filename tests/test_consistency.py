@@ -18,7 +18,7 @@ def silverstein_map(m, args):
 
 
 def kappa_map(kappa, args):
-    """regression.md section 2 written as kappa = ridge + (kappa/n) sum_k lam_k/(lam_k + kappa)."""
+    """The deterministic equivalent (docs/theory/ridge.md) written as kappa = ridge + (kappa/n) sum_k lam_k/(lam_k + kappa)."""
     lam, alpha, eig, w = args
     return lam + kappa * jnp.sum(w * eig / (eig + kappa)) / alpha
 

@@ -1,8 +1,8 @@
 """Ridge / min-norm theory against exact closed forms, limits and properties.
 
-References: regression.md section 1 (HMRT 2022 Thms 1-2 and the MP formulas), section 2
-(deterministic equivalent).  Closed forms are evaluated with NumPy from the spec's own
-formulas; tiny-ridge references use mpmath at 50 digits.
+References: docs/theory/ridge.md sections 1-2 (HMRT 2022 Thms 1-2 and the Marchenko-Pastur
+formulas; the deterministic equivalent).  Closed forms are evaluated with NumPy from the
+textbook formulas; tiny-ridge references use mpmath at 50 digits.
 """
 
 import jax
@@ -19,7 +19,7 @@ RTOL = 1e-10
 
 
 def spec_mp(alpha, lam, r2, s2):
-    """regression.md section 1 verbatim (float64; accurate for moderate lam)."""
+    """The textbook Marchenko-Pastur forms of docs/theory/ridge.md (HMRT 2022 Thm 2) verbatim (float64; accurate for moderate lam)."""
     g = 1 / alpha
     a = 1 - g + lam
     D = np.sqrt(a * a + 4 * g * lam)
@@ -171,7 +171,7 @@ def test_identity_spectrum_equals_isotropic(lam):
 
 
 def brentq_reference(alpha, lam, s2, eig, w, tpow):
-    """Independent implementation of regression.md section 2 (scipy brentq, spec's formulas)."""
+    """Independent implementation of the deterministic equivalent of docs/theory/ridge.md (scipy brentq)."""
     from scipy.optimize import brentq
 
     if lam == 0:
@@ -228,7 +228,7 @@ def test_gradients_match_finite_differences():
 
 
 def test_train_error_identity():
-    """train = (ridge/kappa)^2 (R + noise) (regression.md section 4, mapped to section 2)."""
+    """train = (ridge/kappa)^2 (R + noise) (the kernel identity of docs/theory/kernel.md mapped to the deterministic equivalent)."""
     th = ridge.theory(alpha=[0.5, 2.0], ridge=0.1, signal=1.0, noise=0.2)
     np.testing.assert_allclose(th.train_error, (0.1 / th.effective_ridge) ** 2 * (th.excess_risk + 0.2), rtol=1e-13)
 

@@ -1,6 +1,6 @@
 """Tests for overparam_theory.symbolic: the SymPy form of the isotropic ridge asymptotics.
 
-The SymPy expressions (regression.md section 1, textbook forms) are evaluated with 30 significant
+The SymPy expressions (textbook Marchenko-Pastur forms, docs/theory/ridge.md) are evaluated with 30 significant
 digits and compared with the cancellation-free closed forms of ``overparam_theory.ridge.theory``;
 the ridgeless limits and the optimal-ridge identities are derived symbolically.
 """
