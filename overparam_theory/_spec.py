@@ -170,6 +170,8 @@ class Interval(Constraint):
         arr = real_array(
             name, value, low=self.low, high=self.high, low_open=self.low_open, high_open=self.high_open
         )
+        if not is_traced(arr) and arr.size == 0:
+            raise ValueError(f"{name} must be a non-empty array of {self.describe()}, got an empty array")
         if self.integer and not is_traced(arr) and np.any(arr != np.round(arr)):
             bad = arr[arr != np.round(arr)].ravel()[0]
             raise ValueError(f"{name} must be a whole number ({self.describe()}), got {bad:g}")
@@ -417,6 +419,7 @@ class ModelSpec:
     cli_build: Callable | None = None
     smoke: dict = field(default_factory=dict)
     smoke_dim: int | None = None
+    float32_rtol: float = 1e-4
     module: Any = None
 
     def __post_init__(self):

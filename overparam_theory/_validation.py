@@ -50,6 +50,8 @@ def real_array(
     """
     if is_traced(value):
         return value
+    if isinstance(value, (str, bytes)) or np.iscomplexobj(value):
+        raise ValueError(f"{name} must be a real number or array of real numbers (got {value!r})")
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:
