@@ -665,7 +665,7 @@ def _check_spectrum(name, value):
 
 SPECTRUM = Param(
     "spectrum",
-    Instance("None or a spectra.DiscreteSpectrum", _check_spectrum),
+    Instance("a spectra.DiscreteSpectrum", _check_spectrum),
     None,
     nullable=True,
     help="covariance Sigma as a discrete spectral measure (eigenvalues, weights = fractions of d); None: Sigma = I",

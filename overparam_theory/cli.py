@@ -252,9 +252,11 @@ def _cmd_list(args):
     info = {
         name: {
             "description": spec.summary,
-            "parameters": {p.name: p.describe() for p in spec.model_params},
+            "parameters": [p.name for p in spec.model_params],
             "grid_parameters": list(spec.grid_params),
-            "fields": {f.name: f.meaning for f in spec.fields},
+            "fields": list(spec.compared_fields),
+            "parameter_ranges": {p.name: p.describe() for p in spec.model_params},
+            "field_meanings": {f.name: f.meaning for f in spec.fields},
             "references": list(spec.references),
         }
         for name, spec in REGISTRY.items()

@@ -97,6 +97,7 @@ def test_theory_ridge_csv(tmp_path, capsys):
         "variance",
         "train_error",
         "effective_ridge",
+        "status",
         "converged",
         "iterations",
         "residual",

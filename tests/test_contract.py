@@ -213,7 +213,7 @@ def test_a_model_declared_in_a_test_gets_list_compare_and_cli(tmp_path, capsys):
     try:
         assert main(["list", "--json"]) == 0
         listed = json.loads(capsys.readouterr().out)
-        assert listed["toy"]["fields"] == {"energy": "||x||^2 / d"}
+        assert listed["toy"]["field_meanings"] == {"energy": "||x||^2 / d"} and listed["toy"]["fields"] == ["energy"]
         assert main(["compare", "toy", "--alpha", "0.5,1,2", "--n-seeds", "4", "--out", str(tmp_path)]) == 0
         assert {p.name for p in tmp_path.iterdir()} == {"toy_compare.csv", "toy_compare.json", "toy_compare.png"}
         assert main(["theory", "toy", "--alpha", "1", "--noise", "0.5", "--out", str(tmp_path)]) == 0
