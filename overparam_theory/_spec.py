@@ -559,6 +559,16 @@ def validated(params: tuple, role: str):
                 f"{fn.__module__}.{fn.__name__}: keywords disagree with the spec "
                 f"(declared but not accepted: {sorted(missing)}; accepted but not declared: {sorted(extra)})"
             )
+        for name, param in sig.parameters.items():
+            if param.default is not inspect.Parameter.empty and not _same_default(param.default, declared[name].default):
+                raise SpecError(f"{fn.__module__}.{fn.__name__}: default of {name} is {param.default!r}, "
+                                f"the spec says {declared[name].default!r}")
+        # The spec is the one source of defaults: the public signature is built from it.
+        public = sig.replace(parameters=[
+            inspect.Parameter(p.name, inspect.Parameter.KEYWORD_ONLY,
+                              default=inspect.Parameter.empty if p.required else p.default)
+            for p in (declared[name] for name in sig.parameters)
+        ])
         grid = [p.name for p in declared.values() if p.grid]
 
         @functools.wraps(fn)
@@ -584,6 +594,7 @@ def validated(params: tuple, role: str):
             return fn(**values)
 
         wrapper.params = tuple(declared.values())
+        wrapper.__signature__ = public
         return wrapper
 
     return decorate

@@ -82,9 +82,7 @@ def _optimum(alpha, noise, eig, w, tpow):
 
 
 @validated(_OPTIMAL_PARAMS, "theory")
-def optimal_ridge(
-    *, alpha, signal=None, noise=0.0, spectrum=None, teacher_power=None, dtype="float64", on_failure="warn"
-) -> OptimalRidge:
+def optimal_ridge(*, alpha, signal, noise, spectrum, teacher_power, dtype, on_failure) -> OptimalRidge:
     """The penalty ``ridge >= 0`` minimising the asymptotic excess risk, and the risk there.
 
     Parameters as in :func:`~overparam_theory.ridge.theory` (without ``ridge``).  Isotropic data

@@ -144,19 +144,7 @@ def design_diagonal(spectrum, teacher_power, dim):
 
 @validated(PARAMS, "simulate")
 def simulate(
-    *,
-    alpha,
-    ridge=0.0,
-    signal=None,
-    noise=0.0,
-    spectrum=None,
-    teacher_power=None,
-    dim: int = 200,
-    n_seeds: int = 16,
-    seed=0,
-    conditional: bool = False,
-    devices=None,
-    progress: bool = False,
+    *, alpha, ridge, signal, noise, spectrum, teacher_power, dim, n_seeds, seed, conditional, devices, progress
 ) -> RidgeSimulation:
     """Monte Carlo counterpart of :func:`~overparam_theory.ridge.theory` at dimension ``dim``.
 

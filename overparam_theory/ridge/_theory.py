@@ -192,17 +192,7 @@ def _anisotropic_kernel(alpha, lam, noise, eigenvalues, weights, teacher_power):
 
 
 @validated(PARAMS, "theory")
-def theory(
-    *,
-    alpha,
-    ridge=0.0,
-    signal=None,
-    noise=0.0,
-    spectrum=None,
-    teacher_power=None,
-    dtype="float64",
-    on_failure="warn",
-) -> RidgeTheory:
+def theory(*, alpha, ridge, signal, noise, spectrum, teacher_power, dtype, on_failure) -> RidgeTheory:
     """Asymptotic excess risk, bias, variance and training error of ridge / min-norm regression.
 
     Args:
