@@ -1,19 +1,10 @@
 """``overparam-theory``: the command line, generated from the model declarations.
 
-Subcommands::
-
-    overparam-theory list [--json]
-    overparam-theory theory   MODEL [parameters] [--out DIR] [--format csv|json] [--plot]
-    overparam-theory simulate MODEL [parameters] [--dim D] [--n-seeds S] [--seed K] [--out DIR]
-    overparam-theory compare  MODEL [parameters] [--dim D] [--n-seeds S] [--seed K] [--out DIR]
-                              [--fail-above Z]
-
-``MODEL`` is any registered model (:data:`overparam_theory._spec.REGISTRY`); every option, its
-help and its default come from the model's :class:`~overparam_theory._spec.ModelSpec`.  A grid
-value is a scalar (``0.5``), a comma list (``0.1,0.5,1``) or ``start:stop:num`` (linspace); several
-multi-valued grid parameters form a Cartesian product (one row per combination).  Invalid input
-exits with status 2 and a one-line ``error:``; an interrupted run exits with status 130 and leaves
-no half-written file (outputs are written to a temporary name and renamed).
+``overparam-theory {list,theory,simulate,compare} MODEL [options]``: every option, its help and
+default come from the registered model's :class:`~overparam_theory._spec.ModelSpec`.  A grid
+value is a number, a comma list or ``start:stop:num``; several multi-valued grid parameters form
+a Cartesian product.  Invalid input exits with status 2 and a one-line ``error:``; an
+interrupted run exits with 130 and leaves no half-written file.
 """
 
 from __future__ import annotations
@@ -35,12 +26,9 @@ __all__ = ["main", "parse_grid", "build_parser"]
 
 PROG = "overparam-theory"
 _SIMULATION_OPTIONS = ("dim", "n_seeds", "seed", "devices", "progress")
-_EPILOG = (
-    "GRID values: a number (0.5), a comma list (0.1,0.5,1) or start:stop:num (numpy.linspace, num points "
-    "including both ends). Several multi-valued parameters are combined as a Cartesian product, one row per "
-    "combination. A grid starting with a minus sign is written with '=', e.g. --alpha=-1:2:3. "
-    "Conventions: docs/conventions.md."
-)
+_EPILOG = ("GRID values: a number (0.5), a comma list (0.1,0.5,1) or start:stop:num (linspace, both ends "
+           "included); several multi-valued parameters form a Cartesian product, one row per combination. A grid "
+           "starting with '-' is written with '=': --alpha=-1:2:3. Conventions: docs/conventions.md.")
 _COMMANDS = {
     "theory": "Evaluate MODEL's asymptotic theory on a grid and write MODEL_theory.csv (or .json): one row per "
     "grid point with the parameters, every result field and the solver diagnostics.",
@@ -56,13 +44,8 @@ def _flag(name: str) -> str:
 
 
 def _param_help(p) -> str:
-    parts = [p.help or p.name]
-    if p.symbol:
-        parts.append(f"symbol: {p.symbol}")
-    if p.convention:
-        parts.append(f"convention: {p.convention}")
-    parts.append(f"valid: {p.describe()}")
-    return "; ".join(parts)
+    extra = [f"symbol: {p.symbol}"] * bool(p.symbol) + [f"convention: {p.convention}"] * bool(p.convention)
+    return "; ".join([p.help or p.name, *extra, f"valid: {p.describe()}"])
 
 
 def _add_model_options(parser, spec, command):
@@ -177,14 +160,6 @@ def _model_args(args, command):
     return spec, grid, multi, {**fixed, **built}, described
 
 
-def _fmt(value):
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    return float(value)
-
-
 def _theory_columns(result, shape, time_axis) -> dict:
     """Fields shaped like the rows or, with a time axis, like the points (repeated on every
     time row), and the diagnostics."""
@@ -205,7 +180,7 @@ def _rows(params: dict, columns: dict, shape) -> list[dict]:
         row = {k: float(np.broadcast_to(v, shape)[idx]) for k, v in params.items()}
         for name, value in columns.items():
             value = np.asarray(value)
-            row[name] = _fmt(value[idx[: value.ndim]])  # per-point values repeat along a time axis
+            row[name] = value[idx[: value.ndim]].item()  # per-point values repeat along a time axis
         rows.append(row)
     return rows
 
@@ -295,23 +270,20 @@ def _cmd_theory(args):
     return 0
 
 
-def _sim_kwargs(spec, args):
+def _sim_kwargs(spec, grid, args):
+    """The simulation options; announces the run (simulations can take a while)."""
     kw = dict(n_seeds=args.n_seeds, seed=args.seed, progress=bool(args.progress))
     if spec.dim is not None:
         kw["dim"] = args.dim
-    return kw
-
-
-def _announce(spec, grid, args):
     n_points = max([np.size(v) for v in grid.values()] or [1])
-    dim = f" at d = {args.dim}" if spec.dim is not None else ""
-    print(f"simulating {spec.name}: {n_points} point(s) x {args.n_seeds} seeds{dim}", flush=True)
+    print(f"simulating {spec.name}: {n_points} point(s) x {args.n_seeds} seeds"
+          + (f" at d = {args.dim}" if spec.dim is not None else ""), flush=True)
+    return kw
 
 
 def _cmd_simulate(args):
     spec, grid, multi, fixed, described = _model_args(args, "simulate")
-    _announce(spec, grid, args)
-    sim = spec.simulate(**grid, **fixed, **_sim_kwargs(spec, args))
+    sim = spec.simulate(**grid, **fixed, **_sim_kwargs(spec, grid, args))
     shape = np.shape(getattr(sim, spec.field_names[0]).mean)
     columns = {}
     for f in spec.field_names:
@@ -336,8 +308,7 @@ def _cmd_compare(args):
     from .compare import compare
 
     spec, grid, multi, fixed, described = _model_args(args, "compare")
-    _announce(spec, grid, args)
-    report = compare(spec, **grid, **fixed, **_sim_kwargs(spec, args))
+    report = compare(spec, **grid, **fixed, **_sim_kwargs(spec, grid, args))
     stem = os.path.join(args.out, f"{report.model}_compare")
     for suffix, write in ((".csv", report.to_csv), (".json", report.to_json), (".png", report.plot)):
         with _atomic(stem + suffix) as tmp:
