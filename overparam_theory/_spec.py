@@ -404,7 +404,24 @@ class CliOption:
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """The declaration of one model family (see the module docstring)."""
+    """The declaration of one model family (see the module docstring).
+
+    Attributes:
+        name: the registry key (``overparam-theory theory NAME``).
+        summary: one line: data model and estimator.
+        params: every keyword of ``theory`` and ``simulate`` (:class:`Param`; model parameters,
+            theory-only solver options, simulate-only Monte Carlo options).
+        fields: the observables shared by theory and simulation (:class:`Field`).
+        theory, simulate: the public functions (checked against ``params`` at import).
+        references: papers with the equations implemented.
+        dim: the simulator's default input dimension (``None``: the simulator has none).
+        time_axis: name of a trailing axis of every field (trajectory models), else ``None``.
+        cli_options, cli_build: command-line options that build objects (spectra, targets) and
+            the function turning their parsed values (and the grid) into keyword arguments.
+        smoke, smoke_dim: small, fast parameters (and dimension) for the contract test.
+        float32_rtol: documented float32-vs-float64 agreement at the smoke parameters.
+        module: the model's package (``overparam_theory.MODELS`` maps names to it).
+    """
 
     name: str
     summary: str
