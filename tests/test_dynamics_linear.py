@@ -17,7 +17,7 @@ from overparam_theory.numerics.fixed_point import ConvergenceError, ConvergenceW
 
 TWO_LEVEL = spectra.two_level(0.3, 1.0, 0.02)
 TP = np.array([0.5, 0.5])
-# Epoch-wise double descent (docs/dynamics_linear.md section 6): 70% fast features (eigenvalue 1)
+# Epoch-wise double descent (docs/theory/linear_dynamics.md): 70% fast features (eigenvalue 1)
 # with teacher power 0.05, 30% slow features (eigenvalue 0.01) with teacher power 3, alpha = 3.
 EDD = dict(alpha=3.0, noise=0.1, spectrum=spectra.two_level(0.7, 1.0, 0.01), teacher_power=np.array([0.05, 3.0]))
 
@@ -171,7 +171,7 @@ def test_early_stopping_vs_dense_grid_and_optimal_ridge(alpha, noise, signal):
     assert es.excess_risk <= dense.min() + 1e-10
     assert es.excess_risk >= dense.min() - 1e-3 * dense.min()  # the grid is 1.8% apart in t
     # Ali et al. (2019), MP asymptotics: optimal GF risk is between 1 and 1.22 x optimal ridge risk
-    lam_star = noise / (alpha * signal)  # regression.md section 1: sigma^2 gamma / r^2
+    lam_star = noise / (alpha * signal)  # optimal ridge sigma^2 gamma / r^2 (Dobriban & Wager 2018; Hastie et al. 2022)
     opt = ridge.theory(alpha=alpha, ridge=lam_star, noise=noise, signal=signal).excess_risk
     assert opt * (1 - 1e-9) <= es.excess_risk <= 1.22 * opt
 
