@@ -190,6 +190,30 @@ def test_ode_matches_solve_ivp_reference():
     np.testing.assert_allclose(th.R, sol.y[4:8].T.reshape(-1, 2, 2), rtol=1e-8, atol=1e-12)
 
 
+def test_generic_dopri5_time_dependent_rhs_and_statuses():
+    """numerics.ode.dopri5 (the committee's integrator) on closed forms: y' = cos(t) y (solution
+    exp(sin t)) landing on every requested time including repeats; y' = y past a divergence
+    bound (DIVERGED, later rows NaN); a step budget (MAX_STEPS); a blow-up y' = y^2 from
+    y(0) = 1 at t = 1 (NONFINITE or STEP_UNDERFLOW, never OK)."""
+    from overparam_theory.numerics.ode import dopri5
+    from overparam_theory.numerics.solvers import ODE
+
+    times = np.array([0.5, 1.0, 1.0, 2.0, 7.5])
+    with jax.enable_x64(True):
+        sol = jax.jit(lambda ts: dopri5(lambda t, y: jax.numpy.cos(t) * y, jax.numpy.ones(2), ts, ODE(rtol=1e-12, atol=1e-14)))(times)
+        grow = dopri5(lambda t, y: y, jax.numpy.ones(1), np.array([1.0, 5.0, 10.0]), divergence_bound=100.0)
+        budget = dopri5(lambda t, y: -y, jax.numpy.ones(1), np.array([1.0, 100.0]), ODE(max_steps=5))
+        blow = dopri5(lambda t, y: y * y, jax.numpy.ones(1), np.array([0.5, 2.0]))
+    np.testing.assert_allclose(np.asarray(sol.ys)[:, 0], np.exp(np.sin(times)), rtol=1e-10)
+    assert int(sol.diagnostics.status) == Status.OK and float(sol.t_final) == 7.5
+    assert int(grow.diagnostics.status) == Status.DIVERGED and float(grow.t_final) < 5.0
+    np.testing.assert_allclose(float(grow.ys[0, 0]), np.e, rtol=1e-6)
+    assert np.isnan(np.asarray(grow.ys)[1:]).all()
+    assert int(budget.diagnostics.status) == Status.MAX_STEPS and np.isnan(float(budget.ys[-1, 0]))
+    assert int(blow.diagnostics.status) in (Status.NONFINITE, Status.STEP_UNDERFLOW)
+    np.testing.assert_allclose(float(blow.ys[0, 0]), 2.0, rtol=1e-6)  # 1/(1 - t) at t = 0.5
+
+
 # ---------------------------------------------------------------------------------------------
 # Exact limits: the Saad-Solla symmetric plateau and the noise floor.
 

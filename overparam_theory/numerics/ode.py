@@ -2,7 +2,7 @@
 
 :func:`dopri5` integrates ``dy/dt = rhs(t, y)`` from ``t0`` with the embedded 5(4) pair of
 Dormand & Prince (J. Comput. Appl. Math. 6, 19 (1980); Hairer, Norsett & Wanner, *Solving
-Ordinary Differential Equations I*, section II.5, Table 5.2): FSAL, error per component
+Ordinary Differential Equations I*, section II.5): FSAL, error per component
 ``atol + rtol max(|y|, |y_new|)``, RMS norm, step factor ``0.9 err^(-1/5)`` clipped to
 ``[0.2, 5]``.  Every iteration of one ``lax.while_loop`` is one step, shortened to land exactly
 on the next requested time when it would pass it; a landing step records the state (no dense
@@ -14,11 +14,14 @@ outcome is a :class:`~overparam_theory.numerics.diagnostics.Diagnostics`: ``OK``
 (a component exceeded ``divergence_bound``), ``NONFINITE``, ``STEP_UNDERFLOW`` or
 ``MAX_STEPS``; the rows of the times not reached are NaN.
 
-Why our own integrator (measured against diffrax 0.7.2 ``Dopri5`` + ``PIDController`` +
-``SaveAt(ts=...)`` on the committee-machine ODE, see ``docs/theory/committee.md``): diffrax
-interpolates the saved states from its dense output, so the saved values carry the
-interpolant's error on top of the step error, and its generic machinery compiles more slowly
-for the same step sequence.
+Compared with diffrax 0.7.2 (``Dopri5``, ``PIDController``, ``SaveAt(ts=...)``) on the
+committee-machine ODE (``K = M = 2``, learning rate 0.5, against SciPy ``DOP853`` at
+``rtol = 2.3e-14``; CPU, measured while the cores were shared): at equal tolerances the errors
+agree (61 times to ``t = 300``, ``rtol = 1e-10``: ``max |dy|`` 4.8e-11 here, 8.0e-11 diffrax) and
+this integrator compiles in about half the time (1.6-2.6 s vs 3.4-5.0 s), which dominates a
+learning curve.  For very many saved times (10^4 to ``t = 500``) diffrax interpolates its dense
+output between about 550 steps (run 0.02 s vs 0.21 s here, where every saved time is a landing
+step) at a 100x larger but tolerance-level error (8e-11 vs 9e-13).
 """
 
 from __future__ import annotations
@@ -98,8 +101,8 @@ def dopri5(rhs, y0, times, settings: ODE = ODE(), *, divergence_bound=jnp.inf, h
         times: ``(T,)`` non-decreasing output times ``> t0`` (a repeated time costs one
             zero-length step; the caller handles outputs at ``t0`` itself).
         settings: :class:`~overparam_theory.numerics.solvers.ODE` (``rtol``, ``atol``,
-            ``max_steps``: accepted + rejected steps).  Its fields may also be arrays (traced),
-            so that different tolerances share one compiled program.
+            ``max_steps``: accepted + rejected steps); hashable, so a static argument of
+            ``jax.jit`` (one compiled program per settings).
         divergence_bound: an accepted state with ``max |y| > divergence_bound`` stops the
             integration with status ``DIVERGED`` (not recorded).
         h0: first trial step.
@@ -109,6 +112,8 @@ def dopri5(rhs, y0, times, settings: ODE = ODE(), *, divergence_bound=jnp.inf, h
         :class:`ODESolution`.
     """
     rtol, atol, max_steps = settings.rtol, settings.atol, settings.max_steps
+    y0 = jnp.asarray(y0)
+    times = jnp.asarray(times, y0.dtype)
     n_out = times.shape[0]
     dtype = y0.dtype
     tiny = jnp.asarray(jnp.finfo(dtype).eps, dtype)

@@ -46,7 +46,7 @@ SPEC = ModelSpec(
     time_axis="time",
     cli_options=(SPECTRUM_OPTION, TEACHER_OPTION),
     cli_build=build_spectrum_teacher,
-    smoke=dict(time=[0.0, 1.0, 10.0], alpha=[0.5, 2.0], noise=0.25),
+    smoke=dict(time=[0.0, 1.0, 10.0], alpha=0.5, noise=[0.1, 0.5]),  # one sample size: one simulation program
     smoke_dim=60,
 )
 
