@@ -34,5 +34,6 @@ MODELS = {family.SPEC.name: family for family in _FAMILIES if hasattr(family, "S
 """Model name -> model module; each module's ``SPEC`` (:class:`ModelSpec`) declares it."""
 SPECS = {name: family.SPEC for name, family in MODELS.items()}
 """Model name -> :class:`ModelSpec` (the declaration the CLI, compare and docs derive from)."""
-for _name in SPECS:  # registration order = the order above (the CLI and the docs list models so)
-    _REGISTRY[_name] = _REGISTRY.pop(_name)
+for _name, _declared in SPECS.items():  # registration order = the order above (CLI and docs list models so)
+    _REGISTRY.pop(_name, None)
+    _REGISTRY[_name] = _declared

@@ -152,23 +152,27 @@ class Constraint:
 @dataclass(frozen=True)
 class Interval(Constraint):
     """Real numbers (arrays broadcast over the grid) in an interval; ``integer`` also requires
-    whole numbers (e.g. a sample count).  Tracers (``jit``/``grad``/``vmap``) pass unchecked."""
+    whole numbers (e.g. a sample count); ``allow_inf`` admits the infinite end points of an
+    unbounded side (e.g. ``time = inf``, a limit).  Tracers (``jit``/``grad``/``vmap``) pass
+    unchecked."""
 
     low: float = -math.inf
     high: float = math.inf
     low_open: bool = False
     high_open: bool = False
     integer: bool = False
+    allow_inf: bool = False
 
     def describe(self) -> str:
-        left = "(" if self.low_open or self.low == -math.inf else "["
-        right = ")" if self.high_open or self.high == math.inf else "]"
+        left = "(" if self.low_open or (self.low == -math.inf and not self.allow_inf) else "["
+        right = ")" if self.high_open or (self.high == math.inf and not self.allow_inf) else "]"
         kind = "integers" if self.integer else "reals"
         return f"{kind} in {left}{_fmt(self.low)}, {_fmt(self.high)}{right}"
 
     def check(self, name, value):
         arr = real_array(
-            name, value, low=self.low, high=self.high, low_open=self.low_open, high_open=self.high_open
+            name, value, low=self.low, high=self.high, low_open=self.low_open, high_open=self.high_open,
+            allow_inf=self.allow_inf,
         )
         if not is_traced(arr) and arr.size == 0:
             raise ValueError(f"{name} must be a non-empty array of {self.describe()}, got an empty array")

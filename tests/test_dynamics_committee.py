@@ -1,6 +1,6 @@
 """Online SGD of the soft committee machine: closed forms, limits, properties, simulation.
 
-Three kinds of checks (DESIGN.md): (1) the erf integrals against Gauss-Hermite quadrature, the
+Three kinds of checks: (1) the erf integrals against Gauss-Hermite quadrature, the
 ODE integrator against scipy's solve_ivp with an independent loop-based NumPy right-hand side,
 exact limits (student = teacher, the Saad-Solla symmetric plateau, the small-learning-rate noise
 floor); (2) online SGD at finite N (z-scores of the seed mean); (3) hypothesis properties
@@ -24,6 +24,7 @@ from scipy.special import erf
 
 from overparam_theory._results import Estimate
 from overparam_theory.dynamics import committee
+from overparam_theory.numerics.diagnostics import Status
 from overparam_theory.numerics.fixed_point import ConvergenceError, ConvergenceWarning
 
 # ---------------------------------------------------------------------------------------------
@@ -189,6 +190,30 @@ def test_ode_matches_solve_ivp_reference():
     np.testing.assert_allclose(th.R, sol.y[4:8].T.reshape(-1, 2, 2), rtol=1e-8, atol=1e-12)
 
 
+def test_generic_dopri5_time_dependent_rhs_and_statuses():
+    """numerics.ode.dopri5 (the committee's integrator) on closed forms: y' = cos(t) y (solution
+    exp(sin t)) landing on every requested time including repeats; y' = y past a divergence
+    bound (DIVERGED, later rows NaN); a step budget (MAX_STEPS); a blow-up y' = y^2 from
+    y(0) = 1 at t = 1 (NONFINITE or STEP_UNDERFLOW, never OK)."""
+    from overparam_theory.numerics.ode import dopri5
+    from overparam_theory.numerics.solvers import ODE
+
+    times = np.array([0.5, 1.0, 1.0, 2.0, 7.5])
+    with jax.enable_x64(True):
+        sol = jax.jit(lambda ts: dopri5(lambda t, y: jax.numpy.cos(t) * y, jax.numpy.ones(2), ts, ODE(rtol=1e-12, atol=1e-14)))(times)
+        grow = dopri5(lambda t, y: y, jax.numpy.ones(1), np.array([1.0, 5.0, 10.0]), divergence_bound=100.0)
+        budget = dopri5(lambda t, y: -y, jax.numpy.ones(1), np.array([1.0, 100.0]), ODE(max_steps=5))
+        blow = dopri5(lambda t, y: y * y, jax.numpy.ones(1), np.array([0.5, 2.0]))
+    np.testing.assert_allclose(np.asarray(sol.ys)[:, 0], np.exp(np.sin(times)), rtol=1e-10)
+    assert int(sol.diagnostics.status) == Status.OK and float(sol.t_final) == 7.5
+    assert int(grow.diagnostics.status) == Status.DIVERGED and float(grow.t_final) < 5.0
+    np.testing.assert_allclose(float(grow.ys[0, 0]), np.e, rtol=1e-6)
+    assert np.isnan(np.asarray(grow.ys)[1:]).all()
+    assert int(budget.diagnostics.status) == Status.MAX_STEPS and np.isnan(float(budget.ys[-1, 0]))
+    assert int(blow.diagnostics.status) in (Status.NONFINITE, Status.STEP_UNDERFLOW)
+    np.testing.assert_allclose(float(blow.ys[0, 0]), 2.0, rtol=1e-6)  # 1/(1 - t) at t = 0.5
+
+
 # ---------------------------------------------------------------------------------------------
 # Exact limits: the Saad-Solla symmetric plateau and the noise floor.
 
@@ -257,7 +282,7 @@ def test_symmetric_trajectory_reaches_plateau_fixed_point():
 def test_noise_floor_proportional_to_learning_rate_times_noise(K):
     """With label noise the asymptotic error is eps* = K eta sigma^2 / (2 sqrt(3) pi) + O(eta^2)
     for K = M, T = I, v = 1 (Goldt et al. 2019, section 3: eps* proportional to eta sigma^2;
-    the constant from linearising around Q = R = T, docs/dynamics_committee.md).  Richardson
+    the constant from linearising around Q = R = T, docs/theory/committee.md).  Richardson
     extrapolation in eta removes the O(eta^2) term."""
     I = np.eye(K)
     noise = np.array([0.01, 0.04])
@@ -277,13 +302,14 @@ def test_noise_floor_proportional_to_learning_rate_times_noise(K):
 def test_divergence_and_step_limit_are_reported():
     with pytest.warns(ConvergenceWarning, match="diverged"):
         th = committee.theory(time=[0.0, 10.0, 20.0, 1e4], learning_rate=[[0.5], [20.0]], noise=[0.0, 0.1], divergence_threshold=100.0)
-    assert th.status[:, 0].tolist() == [0, 1] and th.converged[:, 0].tolist() == [True, False]
-    th = th._replace(**{f: getattr(th, f)[:, 0] for f in ("test_error", "status", "final_time")})
-    assert np.isnan(th.test_error[1, -1]) and np.isfinite(th.test_error[1, 0]) and th.final_time[1] < 1e4
-    with pytest.raises(ConvergenceError, match="max_steps"):
+    assert th.status[:, 0].tolist() == [Status.OK, Status.DIVERGED] and th.converged[:, 0].tolist() == [True, False]
+    test_error, final_time = th.test_error[:, 0], th.final_time[:, 0]
+    assert np.isnan(test_error[1, -1]) and np.isfinite(test_error[1, 0]) and final_time[1] < 1e4
+    assert committee.STATUS_NAMES[Status.DIVERGED] in th.diagnostics.messages()[1, 0]
+    with pytest.raises(ConvergenceError, match="step limit"):
         committee.theory(time=[0.0, 1.0, 2.0, 300.0], learning_rate=0.5, max_steps=20, on_failure="raise")
     th = committee.theory(time=[0.0, 1.0, 2.0, 300.0], learning_rate=0.5, max_steps=20, on_failure="ignore")
-    assert th.status == 4 and np.isnan(th.test_error[-1])
+    assert th.status == Status.MAX_STEPS and np.isnan(th.test_error[-1])
 
 
 def test_float32_close_to_float64():
@@ -418,7 +444,7 @@ def test_finite_dim_deviation_shrinks_with_dim():
     ODE; Goldt et al. 2019, Theorem 1).  Measured during development: D = 0.0152, 0.0088,
     0.0038, log-log slope -0.499.  (The seed-mean bias itself is within seed noise at these
     times even at N = 32: |z| <= 1.7 with 32 seeds.)  Near the plateau escape the deviation is
-    dominated by the spread of escape times, see docs/dynamics_committee.md."""
+    dominated by the spread of escape times, see docs/theory/committee.md."""
     times = np.array([1.0, 2.0, 4.0, 10.0])
     th = committee.theory(time=times, learning_rate=0.5)
     dims, dev = (64, 256, 1024), []

@@ -17,7 +17,7 @@ from overparam_theory.numerics.fixed_point import ConvergenceError, ConvergenceW
 
 TWO_LEVEL = spectra.two_level(0.3, 1.0, 0.02)
 TP = np.array([0.5, 0.5])
-# Epoch-wise double descent (docs/dynamics_linear.md section 6): 70% fast features (eigenvalue 1)
+# Epoch-wise double descent (docs/theory/linear_dynamics.md): 70% fast features (eigenvalue 1)
 # with teacher power 0.05, 30% slow features (eigenvalue 0.01) with teacher power 3, alpha = 3.
 EDD = dict(alpha=3.0, noise=0.1, spectrum=spectra.two_level(0.7, 1.0, 0.01), teacher_power=np.array([0.05, 3.0]))
 
@@ -112,6 +112,7 @@ def test_gd_divergence_is_flagged_never_silent():
         (dict(time=[0.1], alpha=1.0, noise=-1), "noise"),
         (dict(time=[0.15], alpha=1.0, learning_rate=0.1), "time"),
         (dict(time=[0.1], alpha=1.0, learning_rate=-0.1), "learning_rate"),
+        (dict(time=[0.1], alpha=1.0, learning_rate=[0.1, 0.2]), "learning_rate"),
         (dict(time=[0.1], alpha=1.0, teacher_power=[1.0]), "teacher_power"),
         (dict(time=[0.1], alpha=1.0, n_nodes=100), "n_nodes"),
         (dict(time=[0.1], alpha=1.0, spectrum=spectra.two_level(0.5, 1.0, 0.0)), "spectrum"),
@@ -132,6 +133,30 @@ def test_shapes_float32_and_names():
     assert f32.risk.dtype == np.float32 and f64.risk.dtype == np.float64
     np.testing.assert_allclose(f32.risk, f64.risk, rtol=1e-5)
     assert linear.FIELDS == ("risk", "excess_risk", "bias", "variance", "train_error")
+
+
+def test_spec_and_command_line_options():
+    """The declaration: simulate's dim default is the spec's; --spectrum / --teacher build the
+    ridge data model's keywords (a power-law teacher takes signal out of the grid); a one-element
+    learning rate (the command line's) equals the number."""
+    import argparse
+
+    from overparam_theory.numerics.spectra_cli import build_spectrum_teacher, parse_spectrum
+
+    assert linear.SPEC.dim == 200 and linear.SPEC.param("dim").default == 200 and linear.SPEC.time_axis == "time"
+    grid = {"alpha": np.array([0.5]), "signal": np.array([2.0])}
+    kw = linear.SPEC.cli_build({"spectrum": parse_spectrum("two-level:0.25,4,0.5"), "teacher": "power-law:1"}, grid)
+    assert "signal" not in grid and np.isclose(kw["teacher_power"].sum(), 2.0)
+    th = linear.theory(time=[0.0, 1.0], alpha=0.5, noise=0.1, **kw)
+    np.testing.assert_allclose(th.bias[0], np.sum(kw["teacher_power"] * kw["spectrum"].eigenvalues), rtol=1e-12)
+    assert build_spectrum_teacher({"spectrum": "identity", "teacher": "isotropic"}, grid) == {}
+    with pytest.raises(ValueError, match="anisotropic"):
+        build_spectrum_teacher({"teacher": "power-law:1"}, {})
+    with pytest.raises(argparse.ArgumentTypeError):
+        parse_spectrum("two-level:0.5")
+    t = np.array([0.0, 0.5, 2.0])
+    one = linear.theory(time=t, alpha=2.0, noise=0.3, learning_rate=np.array([0.25]))
+    np.testing.assert_array_equal(one.risk, linear.theory(time=t, alpha=2.0, noise=0.3, learning_rate=0.25).risk)
 
 
 # ------------------------------------------------------------------------------------------
@@ -171,7 +196,7 @@ def test_early_stopping_vs_dense_grid_and_optimal_ridge(alpha, noise, signal):
     assert es.excess_risk <= dense.min() + 1e-10
     assert es.excess_risk >= dense.min() - 1e-3 * dense.min()  # the grid is 1.8% apart in t
     # Ali et al. (2019), MP asymptotics: optimal GF risk is between 1 and 1.22 x optimal ridge risk
-    lam_star = noise / (alpha * signal)  # regression.md section 1: sigma^2 gamma / r^2
+    lam_star = noise / (alpha * signal)  # optimal ridge sigma^2 gamma / r^2 (Dobriban & Wager 2018; Hastie et al. 2022)
     opt = ridge.theory(alpha=alpha, ridge=lam_star, noise=noise, signal=signal).excess_risk
     assert opt * (1 - 1e-9) <= es.excess_risk <= 1.22 * opt
 

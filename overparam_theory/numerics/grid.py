@@ -33,10 +33,12 @@ __all__ = ["evaluate", "compiled", "bucket_size", "finalize"]
 
 
 @functools.lru_cache(maxsize=None)
-def compiled(kernel, static: tuple = ()):
+def compiled(kernel, static: tuple = (), compiler_options: tuple = ()):
     """``jax.jit(kernel)`` with the keyword arguments ``static`` (a tuple of ``(name, value)``
-    pairs of hashable values) bound; cached per ``(kernel, static)`` for the process."""
-    return jax.jit(functools.partial(kernel, **dict(static)) if static else kernel)
+    pairs of hashable values) bound and XLA ``compiler_options`` (``(name, value)`` pairs);
+    cached per ``(kernel, static, compiler_options)`` for the process."""
+    fn = functools.partial(kernel, **dict(static)) if static else kernel
+    return jax.jit(fn, compiler_options=dict(compiler_options)) if compiler_options else jax.jit(fn)
 
 
 def bucket_size(n: int, min_bucket: int = 1) -> int:
@@ -66,7 +68,9 @@ def finalize(result, on_failure: str, what: str):
     return result
 
 
-def evaluate(kernel, grid, shared=(), *, static=None, dtype="float64", on_failure="warn", what="", min_bucket=1):
+def evaluate(
+    kernel, grid, shared=(), *, static=None, dtype="float64", on_failure="warn", what="", min_bucket=1, compiler_options=None
+):
     """Evaluate ``kernel`` on a broadcast parameter grid (see the module docstring).
 
     Args:
@@ -79,13 +83,15 @@ def evaluate(kernel, grid, shared=(), *, static=None, dtype="float64", on_failur
         on_failure: ``"warn"``, ``"raise"`` or ``"ignore"``.
         what: the solve's name in failure messages.
         min_bucket: smallest padded grid length (a larger floor means fewer distinct programs).
+        compiler_options: dict of XLA compiler options of the program (e.g.
+            ``{"xla_backend_optimization_level": 0}``: faster compilation, slower run).
 
     Returns:
         the kernel's pytree with leaves shaped ``grid shape + per-point shape``.
     """
     dtype = resolve_dtype(dtype)
     shape = np.broadcast_shapes(*(np.shape(g) for g in grid))
-    fn = compiled(kernel, tuple(sorted((static or {}).items())))
+    fn = compiled(kernel, tuple(sorted((static or {}).items())), tuple(sorted((compiler_options or {}).items())))
     with precision(dtype):
         grid = [_cast(dtype, g) for g in grid]
         shared = tuple(jax.tree_util.tree_map(functools.partial(_cast, dtype), s) for s in shared)

@@ -1,12 +1,18 @@
 """Online SGD of the soft committee machine (two-layer erf network) in the teacher-student setup.
 
 - :func:`theory`: the order-parameter ODEs of Saad & Solla (1995) / Goldt et al. (2019),
-  integrated adaptively in JAX on a grid of learning rates and noise levels.
+  integrated adaptively in JAX (:func:`~overparam_theory.numerics.ode.dopri5`) on a grid of
+  learning rates and noise levels.
 - :func:`simulate`: online SGD at finite input dimension ``dim``, batched over seeds, with
   the same parameters and field names.
+
+Equations and conventions: ``docs/theory/committee.md``.
 """
 
+from ..._spec import ModelSpec
 from ._integrals import i2, i3, i4, j2
+from ._params import FIELDS as _FIELDS
+from ._params import PARAMS as _PARAMS
 from ._simulation import CommitteeSimulation, simulate
 from ._theory import (
     RESULT_FIELDS,
@@ -18,14 +24,30 @@ from ._theory import (
     theory,
 )
 
-NAME = "committee"
-TIME_AXIS = True  # fields carry a trailing time axis (overparam_theory.compare, the CLI)
-PARAMETERS = (
-    "time", "student_width", "teacher_width", "learning_rate", "noise", "second_layer_learning_rate",
-    "initial_Q", "initial_R", "teacher_T", "student_v", "teacher_v",
+SPEC = ModelSpec(
+    name="committee",
+    summary="online SGD of a soft committee machine (erf units), teacher-student: Saad-Solla / Goldt et al. ODEs",
+    params=_PARAMS,
+    fields=_FIELDS,
+    theory=theory,
+    simulate=simulate,
+    references=(
+        "Saad & Solla, Phys. Rev. Lett. 74, 4337 (1995) and Phys. Rev. E 52, 4225 (1995), section II (ODEs), "
+        "section IV A (symmetric plateau), appendix (erf integrals)",
+        "Goldt, Advani, Saxe, Krzakala & Zdeborova, NeurIPS 2019 (arXiv:1906.08632), eqs. (1)-(10)",
+        "Dormand & Prince, J. Comput. Appl. Math. 6, 19 (1980) (the 5(4) integrator)",
+    ),
+    dim=500,
+    time_axis="time",
+    smoke=dict(time=[0.0, 1.0, 3.0], learning_rate=[0.5, 1.0]),
+    smoke_dim=40,
 )
-GRID_PARAMETERS = ("learning_rate", "noise", "second_layer_learning_rate")
-FIELDS = ("test_error",)
+
+NAME = SPEC.name
+PARAMETERS = SPEC.PARAMETERS
+GRID_PARAMETERS = SPEC.grid_params
+FIELDS = SPEC.compared_fields
+TIME_AXIS = True  # fields carry a trailing time axis (overparam_theory.compare, the CLI); SPEC.time_axis names it
 
 __all__ = [
     "FIELDS",
@@ -33,7 +55,9 @@ __all__ = [
     "NAME",
     "PARAMETERS",
     "RESULT_FIELDS",
+    "SPEC",
     "STATUS_NAMES",
+    "TIME_AXIS",
     "CommitteeSimulation",
     "CommitteeTheory",
     "default_initial_conditions",

@@ -16,7 +16,7 @@ ODEs are (indices ``p, q, r, s`` pick entries of ``h``; ``C_pq`` the covariance)
   ``L1 = L4 (1 + C_rr) - C_qr^2 (1 + C_pp) - C_pr^2 (1 + C_qq) + 2 C_pq C_pr C_qr``,
   ``L2 = L4 (1 + C_ss) - C_qs^2 (1 + C_pp) - C_ps^2 (1 + C_qq) + 2 C_pq C_ps C_qs``.
 
-Derivation (docs/dynamics_committee.md): ``g'(h_p) g'(h_q)`` is a Gaussian factor
+Derivation (docs/theory/committee.md): ``g'(h_p) g'(h_q)`` is a Gaussian factor
 ``(2/pi) exp(-(h_p^2 + h_q^2)/2)``; multiplying the density by it gives ``1/sqrt(L4)`` times a
 Gaussian with covariance ``(C^{-1} + diag(1, 1, 0, 0))^{-1}``, under which ``E g g`` is ``I2``.
 ``I3`` follows from Stein's lemma in the same way.  All functions broadcast over their scalar

@@ -32,9 +32,10 @@ import numpy as np
 from ..._montecarlo import resolve_devices, run_grid, seed_batched
 from ..._precision import precision
 from ..._results import Estimate, estimate
-from ..._validation import positive_int
+from ..._spec import validated
 from ._integrals import TWO_OVER_PI
-from ._theory import test_error, validate_parameters
+from ._params import PARAMS
+from ._theory import resolve_parameters, test_error
 
 
 class CommitteeSimulation(NamedTuple):
@@ -156,6 +157,7 @@ def _run_group(keys, lr, noise, eta_v, F, v0, v_star, intervals, *, K, dim, devi
     return dict(zip(_OBSERVABLES + ("failed",), out))
 
 
+@validated(PARAMS, "simulate")
 def simulate(
     *,
     time,
@@ -190,13 +192,13 @@ def simulate(
     Returns:
         :class:`CommitteeSimulation` (``Estimate`` per observable).
     """
-    p = validate_parameters(
+    p = resolve_parameters(
         time, student_width, teacher_width, learning_rate, noise, second_layer_learning_rate,
         initial_Q, initial_R, teacher_T, student_v, teacher_v,
     )
     K, M = p.R0.shape
-    dim = positive_int("dim", dim, minimum=2 * (K + M))
-    n_seeds = positive_int("n_seeds", n_seeds, minimum=2)
+    if dim < 2 * (K + M):
+        raise ValueError(f"dim must be an integer >= 2 (student_width + teacher_width) = {2 * (K + M)}, got {dim}")
     devices = resolve_devices(devices)
     shape = p.shape
     flat = [np.broadcast_to(np.asarray(a, float), shape).reshape(-1) for a in (p.learning_rate, p.noise, p.second_layer_learning_rate)]

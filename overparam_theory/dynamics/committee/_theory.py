@@ -31,35 +31,36 @@ and the population (test) error of the noiseless teacher is
 (``I2, J2, I3, I4``: :mod:`._integrals`).  The ``eta^2`` term is the variance of the SGD step
 (``|x|^2/N -> 1``); label noise enters only there, as ``eta^2 noise v_i v_k J2(i, k)``.
 
-Numerics: an adaptive Dormand-Prince 5(4) integrator (FSAL, error per component
-``atol + rtol max(|y|, |y_new|)``, RMS norm, step factor ``0.9 err^(-1/5)`` clipped to
-``[0.2, 5]``) inside ``lax.while_loop`` that lands exactly on every requested time, vmapped
-over the grid of ``(learning_rate, noise, second_layer_learning_rate)``.  Every point carries a
-status: ``0`` ok, ``1`` diverged (an order parameter exceeded ``divergence_threshold``: the
-student norm runs away, physical for too large a learning rate), ``2`` non-finite values,
-``3`` step-size underflow, ``4`` ``max_steps`` exhausted; values at times not reached are NaN.
+Numerics: the adaptive Dormand-Prince 5(4) integrator of :func:`~overparam_theory.numerics.ode.dopri5`
+(lands exactly on every requested time), vmapped over the grid of ``(learning_rate, noise,
+second_layer_learning_rate)`` by :func:`~overparam_theory.numerics.grid.evaluate`.  Every point
+carries a :class:`~overparam_theory.numerics.diagnostics.Diagnostics` status (``STATUS_NAMES``):
+``OK``, ``DIVERGED`` (an order parameter exceeded ``divergence_threshold``: the student norm runs
+away, physical for too large a learning rate), ``NONFINITE``, ``STEP_UNDERFLOW`` or
+``MAX_STEPS``; values at times not reached are NaN.  Derivations: ``docs/theory/committee.md``.
 """
 
 from __future__ import annotations
 
-import warnings
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..._precision import as_dtype, precision, resolve_dtype
-from ..._validation import broadcast, choice, positive_int, real_array
-from ...numerics.fixed_point import ConvergenceError, ConvergenceWarning
+from ..._spec import validated
+from ...numerics.diagnostics import MESSAGES, Diagnostics, with_diagnostics
+from ...numerics.grid import bucket_size, evaluate
+from ...numerics.ode import ODE_STATUSES, dopri5
+from ...numerics.solvers import ODE
 from . import _integrals
+from ._params import PARAMS
 
-OK, DIVERGED, NONFINITE, STEP_UNDERFLOW, MAX_STEPS = 0, 1, 2, 3, 4
-STATUS_NAMES = {OK: "ok", DIVERGED: "diverged", NONFINITE: "non-finite", STEP_UNDERFLOW: "step-size underflow", MAX_STEPS: "max_steps exhausted"}
-_RUNNING = -1
-FAILURE_MODES = ("warn", "raise", "ignore")
+STATUS_NAMES = {s: MESSAGES[s] for s in ODE_STATUSES}
+"""Meaning of every status the integration reports (``numerics.diagnostics.MESSAGES``)."""
 
 
+@with_diagnostics
 class CommitteeTheory(NamedTuple):
     """ODE solution on the grid of ``(learning_rate, noise, second_layer_learning_rate)``.
 
@@ -72,10 +73,12 @@ class CommitteeTheory(NamedTuple):
         student_v: ``(G..., T, K)`` second-layer weights (constant unless
             ``second_layer_learning_rate > 0``).
         time: ``(T,)`` the requested times ``steps/N``.
-        status: ``(G...)`` int: 0 ok, 1 diverged, 2 non-finite, 3 step underflow, 4 max_steps
-            (``STATUS_NAMES``).
-        converged: ``(G...)`` bool, ``status == 0``.
-        steps: ``(G...)`` accepted integrator steps; rejected: rejected steps.
+        diagnostics: ``(G...)`` :class:`~overparam_theory.numerics.diagnostics.Diagnostics`:
+            ``status`` (``STATUS_NAMES``), ``iterations`` (accepted integrator steps) and
+            ``residual`` (the last step's error relative to the tolerance); ``converged``,
+            ``status``, ``iterations``, ``residual`` and ``steps`` (= ``iterations``) are
+            properties.
+        rejected: ``(G...)`` rejected integrator steps.
         final_time: ``(G...)`` the time the integration reached (``time[-1]`` when ok).
     """
 
@@ -84,14 +87,29 @@ class CommitteeTheory(NamedTuple):
     R: jax.Array
     student_v: jax.Array
     time: jax.Array
-    status: jax.Array
-    converged: jax.Array
-    steps: jax.Array
+    diagnostics: Diagnostics
     rejected: jax.Array
     final_time: jax.Array
 
+    @property
+    def steps(self):
+        """Accepted integrator steps per point (``diagnostics.iterations``)."""
+        return self.diagnostics.iterations
+
 
 RESULT_FIELDS = ("test_error", "Q", "R", "student_v")
+
+
+class _Trajectory(NamedTuple):
+    """Kernel output at the distinct integration times (row 0: t = 0), one row per grid point."""
+
+    test_error: jax.Array
+    Q: jax.Array
+    R: jax.Array
+    student_v: jax.Array
+    diagnostics: Diagnostics
+    rejected: jax.Array
+    final_time: jax.Array
 
 
 class Parameters(NamedTuple):
@@ -108,7 +126,8 @@ class Parameters(NamedTuple):
 
 
 # ---------------------------------------------------------------------------------------------
-# Defaults and validation (shared with the simulator).
+# Defaults and the cross-field rules (shared with the simulator; single arguments are checked
+# by the declared PARAMS).
 
 
 def default_initial_conditions(student_width: int, teacher_width: int):
@@ -116,7 +135,7 @@ def default_initial_conditions(student_width: int, teacher_width: int):
     ``R0_in = 1e-3 (1 + [i == n mod M])`` -- a small overlap with every teacher unit plus a
     small fixed symmetry-breaking pattern (student ``i`` leans towards teacher ``i mod M``).
     For ``K = M = 2`` or ``3`` at ``learning_rate = 0.5`` this gives the classic Saad-Solla
-    plateau (see docs/dynamics_committee.md for the measured plateau times)."""
+    plateau (see docs/theory/committee.md for the measured plateau times)."""
     K, M = student_width, teacher_width
     Q0 = 0.25 * np.eye(K)
     pattern = (np.arange(K)[:, None] % M == np.arange(M)[None, :]).astype(float)
@@ -124,36 +143,34 @@ def default_initial_conditions(student_width: int, teacher_width: int):
     return Q0, R0, np.eye(M)
 
 
-def _matrix(name, value, shape):
-    arr = real_array(name, value)
-    if arr.shape != shape:
-        raise ValueError(f"{name} must have shape {shape}, got {arr.shape}")
-    return arr
+def _shaped(name, value, default, shape):
+    if value is None:
+        return default
+    if value.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}, got {value.shape}")
+    return value
 
 
-def validate_parameters(
+def resolve_parameters(
     time, student_width, teacher_width, learning_rate, noise, second_layer_learning_rate,
     initial_Q, initial_R, teacher_T, student_v, teacher_v,
 ) -> Parameters:
-    """Validate and broadcast (raises ``ValueError`` naming the argument and its range)."""
-    K = positive_int("student_width", student_width)
-    M = positive_int("teacher_width", teacher_width)
-    time = real_array("time", time, low=0.0)
-    if time.ndim > 1 or time.size == 0:
-        raise ValueError(f"time must be a non-empty 1-D array of times >= 0, got shape {time.shape}")
+    """The defaults and the rules between validated arguments (``ValueError`` naming them):
+    a 1-D non-decreasing ``time``, overlap shapes matching the widths, symmetric ``initial_Q``
+    and ``teacher_T``, and a positive semi-definite Gram matrix ``[[Q, R], [R^T, T]]``."""
+    K, M = student_width, teacher_width
+    if np.ndim(time) > 1:
+        raise ValueError(f"time must be a non-empty 1-D array of times >= 0, got shape {np.shape(time)}")
     time = np.atleast_1d(time)
     if np.any(np.diff(time) < 0):
         raise ValueError("time must be non-decreasing")
-    learning_rate = real_array("learning_rate", learning_rate, low=0.0, low_open=True)
-    noise = real_array("noise", noise, low=0.0)
-    eta_v = real_array("second_layer_learning_rate", second_layer_learning_rate, low=0.0)
-    shape = broadcast(learning_rate=learning_rate, noise=noise, second_layer_learning_rate=eta_v)
+    shape = np.broadcast_shapes(*(np.shape(a) for a in (learning_rate, noise, second_layer_learning_rate)))
     dQ, dR, dT = default_initial_conditions(K, M)
-    Q0 = dQ if initial_Q is None else _matrix("initial_Q", initial_Q, (K, K))
-    R0 = dR if initial_R is None else _matrix("initial_R", initial_R, (K, M))
-    T = dT if teacher_T is None else _matrix("teacher_T", teacher_T, (M, M))
-    v0 = np.ones(K) if student_v is None else _matrix("student_v", student_v, (K,))
-    v_star = np.ones(M) if teacher_v is None else _matrix("teacher_v", teacher_v, (M,))
+    Q0 = _shaped("initial_Q", initial_Q, dQ, (K, K))
+    R0 = _shaped("initial_R", initial_R, dR, (K, M))
+    T = _shaped("teacher_T", teacher_T, dT, (M, M))
+    v0 = _shaped("student_v", student_v, np.ones(K), (K,))
+    v_star = _shaped("teacher_v", teacher_v, np.ones(M), (M,))
     for name, S in (("initial_Q", Q0), ("teacher_T", T)):
         if not np.allclose(S, S.T, rtol=0, atol=1e-12):
             raise ValueError(f"{name} must be symmetric")
@@ -163,7 +180,7 @@ def validate_parameters(
             "initial_Q, initial_R, teacher_T must form a positive semi-definite Gram matrix "
             "[[Q, R], [R^T, T]] (they are overlaps of vectors)"
         )
-    return Parameters(time, learning_rate, noise, eta_v, Q0, R0, T, v0, v_star, shape)
+    return Parameters(time, learning_rate, noise, second_layer_learning_rate, Q0, R0, T, v0, v_star, shape)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -207,117 +224,7 @@ def order_parameter_rhs(Q, R, v, T, v_star, learning_rate, noise, second_layer_l
 
 
 # ---------------------------------------------------------------------------------------------
-# Adaptive Dormand-Prince 5(4) with exact landing on the output times.
-
-_A = (
-    (),
-    (1 / 5,),
-    (3 / 40, 9 / 40),
-    (44 / 45, -56 / 15, 32 / 9),
-    (19372 / 6561, -25360 / 2187, 64448 / 6561, -212 / 729),
-    (9017 / 3168, -355 / 33, 46732 / 5247, 49 / 176, -5103 / 18656),
-    (35 / 384, 0.0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84),
-)
-_C = (0.0, 1 / 5, 3 / 10, 4 / 5, 8 / 9, 1.0, 1.0)
-_B5 = (35 / 384, 0.0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84, 0.0)
-_B4 = (5179 / 57600, 0.0, 7571 / 16695, 393 / 640, -92097 / 339200, 187 / 2100, 1 / 40)
-_E = tuple(b5 - b4 for b5, b4 in zip(_B5, _B4))
-
-
-_A_MATRIX = np.array([list(row) + [0.0] * (7 - len(row)) for row in _A])
-
-
-def _dopri_step(f, y, k1, h):
-    """One Dormand-Prince step; the six stage evaluations run in a ``lax.fori_loop`` so that the
-    right-hand side is traced (and compiled) once instead of six times."""
-    ks = jnp.zeros((7,) + y.shape, y.dtype).at[0].set(k1)
-    A = jnp.asarray(_A_MATRIX, y.dtype)
-
-    def stage(s, ks):
-        return ks.at[s].set(f(y + h * (A[s] @ ks)))
-
-    ks = jax.lax.fori_loop(1, 7, stage, ks)
-    y_new = y + h * (jnp.asarray(_B5, y.dtype) @ ks)
-    err = h * (jnp.asarray(_E, y.dtype) @ ks)
-    return y_new, err, ks[6]
-
-
-def integrate(f, y0, times, *, rtol, atol, max_steps, divergence_threshold, h0):
-    """Integrate ``dy/dt = f(y)`` from ``t = 0`` and return ``y`` at every ``times[j]``.
-
-    ``times`` must be positive and non-decreasing (a repeated time costs one zero-length step;
-    the caller handles ``t = 0``).  Every iteration is one step that is shortened to land exactly on the next
-    requested time when it would pass it; a landing step writes its row.  Returns
-    ``(ys (T, D), status, accepted, rejected, t_reached)``; rows of times not reached are NaN.
-    Pure JAX (``lax.while_loop``), vmappable.
-    """
-    n_out = times.shape[0]
-    dtype = y0.dtype
-    tiny = jnp.asarray(jnp.finfo(dtype).eps, dtype)
-    out0 = jnp.full((n_out,) + y0.shape, jnp.nan, dtype)
-
-    def cond(state):
-        return state["status"] == _RUNNING
-
-    def body(state):
-        t, y, h, k1, idx, out = state["t"], state["y"], state["h"], state["k1"], state["idx"], state["out"]
-        target = times[jnp.minimum(idx, n_out - 1)]
-        remaining = target - t
-        h_try = jnp.minimum(h, remaining)
-        lands = h >= remaining
-        y_new, err, k7 = _dopri_step(f, y, k1, h_try)
-        scale = atol + rtol * jnp.maximum(jnp.abs(y), jnp.abs(y_new))
-        en = jnp.sqrt(jnp.mean((err / scale) ** 2))
-        finite = jnp.all(jnp.isfinite(y_new)) & jnp.isfinite(en)
-        accept = finite & (en <= 1.0)
-        factor = jnp.where(finite, jnp.clip(0.9 * jnp.where(en > 0, en, 1e-10) ** (-0.2), 0.2, 5.0), 0.2)
-        h_next = h_try * factor
-        # keep the proposed step when a shortened landing step was accepted
-        h_next = jnp.where(accept & lands, jnp.maximum(h_next, h), h_next)
-        diverged = accept & (jnp.max(jnp.abs(y_new)) > divergence_threshold)
-        recorded = accept & lands & ~diverged  # a diverged landing step is not recorded
-        new = dict(state)
-        new["t"] = jnp.where(accept, jnp.where(lands, target, t + h_try), t)
-        new["y"] = jnp.where(accept, y_new, y)
-        new["k1"] = jnp.where(accept, k7, k1)
-        new["h"] = h_next
-        row = jnp.where(recorded, y_new, out[jnp.minimum(idx, n_out - 1)])
-        new["out"] = jax.lax.dynamic_update_index_in_dim(out, row, jnp.minimum(idx, n_out - 1), 0)
-        new["idx"] = idx + recorded.astype(jnp.int32)
-        new["accepted"] = state["accepted"] + accept.astype(jnp.int32)
-        new["rejected"] = state["rejected"] + (~accept).astype(jnp.int32)
-        nonfinite_state = ~finite & (h_try <= 1e-6 * jnp.maximum(1.0, jnp.abs(t)))
-        underflow = h_next <= 16 * tiny * jnp.maximum(1.0, jnp.abs(t))
-        n_steps = new["accepted"] + new["rejected"]
-        status = jnp.where(
-            new["idx"] >= n_out,
-            OK,
-            jnp.where(
-                diverged,
-                DIVERGED,
-                jnp.where(
-                    nonfinite_state,
-                    NONFINITE,
-                    jnp.where(underflow, STEP_UNDERFLOW, jnp.where(n_steps >= max_steps, MAX_STEPS, _RUNNING)),
-                ),
-            ),
-        )
-        new["status"] = jnp.where(diverged, DIVERGED, status).astype(jnp.int32)
-        return new
-
-    state = dict(
-        t=jnp.zeros((), dtype),
-        y=y0,
-        h=jnp.asarray(h0, dtype),
-        k1=f(y0),
-        idx=jnp.zeros((), jnp.int32),
-        out=out0,
-        status=jnp.asarray(_RUNNING, jnp.int32),
-        accepted=jnp.zeros((), jnp.int32),
-        rejected=jnp.zeros((), jnp.int32),
-    )
-    state = jax.lax.while_loop(cond, body, state)
-    return state["out"], state["status"], state["accepted"], state["rejected"], state["t"]
+# Integration (numerics.ode.dopri5) on the flat grid.
 
 
 def _pack(Q, R, v):
@@ -336,53 +243,52 @@ def _unpack(y, K, M):
     return Q, R, v
 
 
-def _one_point(lr, noise, eta_v, times, Q0, R0, T, v0, v_star, rtol, atol, max_steps, divergence_threshold, h0):
+def _one_point(lr, noise, eta_v, times, Q0, R0, T, v0, v_star, divergence_bound, *, settings):
     K, M = R0.shape
 
-    def f(y):
+    def f(t, y):
         Q, R, v = _unpack(y, K, M)
         dQ, dR, dv = order_parameter_rhs(Q, R, v, T, v_star, lr, noise, eta_v)
         return _pack(dQ, dR, dv)
 
     y0 = _pack(Q0, R0, v0)
-    ys, status, acc, rej, t_end = integrate(
-        f, y0, times, rtol=rtol, atol=atol, max_steps=max_steps,
-        divergence_threshold=divergence_threshold, h0=h0,
-    )
-    ys = jnp.concatenate([y0[None], ys])  # row 0: t = 0
+    sol = dopri5(f, y0, times, settings, divergence_bound=divergence_bound, h0=1e-3)
+    ys = jnp.concatenate([y0[None], sol.ys])  # row 0: t = 0
     Q, R, v = jax.vmap(lambda y: _unpack(y, K, M))(ys)
     eps = jax.vmap(lambda q, r, vv: test_error(q, r, T, vv, v_star))(Q, R, v)
-    return eps, Q, R, v, status, acc, rej, t_end
+    return _Trajectory(eps, Q, R, v, sol.diagnostics, sol.rejected, sol.t_final)
 
 
-_SOLVERS = {}
-
-
-def _solver(batch_size):
-    """The jitted integrator over a flat grid: ``lax.map`` in vmapped batches of ``batch_size``
-    points (a full ``vmap`` when the batch covers the grid).  Under ``vmap`` the per-iteration
+def _kernel(lr, noise, eta_v, times, Q0, R0, T, v0, v_star, divergence_bound, *, settings):
+    """The integrator over a flat grid: ``lax.map`` in vmapped batches of about ``2^16`` output
+    elements (a full ``vmap`` when the batch covers the grid).  Under ``vmap`` the per-iteration
     write of one output row becomes a scatter into the batched ``(points, times, state)`` buffer,
     which XLA on CPU copied every step (a 16-point grid with 10^4 saved times did not finish in
-    2 minutes); batches are therefore limited to about 2^16 output elements
-    (``numerics.batching`` uses the same budget).  On CPU the solver is compiled with
-    ``xla_backend_optimization_level=0``: measured (K = M = 2) 1.7 s instead of 3.2 s of XLA
-    compilation for a 20% slower run (0.033 s vs 0.027 s to t = 500), the better trade for
-    learning curves, whose cost is mostly compilation."""
-    backend = jax.default_backend()
-    key = (backend, batch_size)
-    if key not in _SOLVERS:
-        options = {"xla_backend_optimization_level": 0} if backend == "cpu" else None
-        one = lambda lr, e, ev, *shared: _one_point(lr, e, ev, *shared)
-
-        def grid(lr, e, ev, *shared):
-            if batch_size >= lr.shape[0]:
-                return jax.vmap(one, in_axes=(0, 0, 0) + (None,) * 11)(lr, e, ev, *shared)
-            return jax.lax.map(lambda p: one(*p, *shared), (lr, e, ev), batch_size=batch_size)
-
-        _SOLVERS[key] = jax.jit(grid, compiler_options=options)
-    return _SOLVERS[key]
+    2 minutes); ``numerics.batching`` uses the same budget."""
+    shared = (times, Q0, R0, T, v0, v_star, divergence_bound)
+    one = lambda a, e, ev: _one_point(a, e, ev, *shared, settings=settings)
+    n = lr.shape[0]
+    work = times.shape[0] * (Q0.size + R0.size + v0.size)
+    batch = max(1, min(n, (1 << 16) // work))
+    if batch >= n:
+        return jax.vmap(one)(lr, noise, eta_v)
+    return jax.lax.map(lambda p: one(*p), (lr, noise, eta_v), batch_size=batch)
 
 
+def _compiler_options():
+    """On CPU the solver is compiled with ``xla_backend_optimization_level=0``: measured (K = M = 2)
+    1.7 s instead of 2.6 s of compilation for a slower run (0.33 s vs 0.18 s for 10^4 saved times
+    to t = 500), the better trade for learning curves, whose cost is mostly compilation."""
+    return {"xla_backend_optimization_level": 0} if jax.default_backend() == "cpu" else None
+
+
+def _time_bucket(n: int) -> int:
+    """Padded length of ``n`` distinct output times: a power of two up to 256, else a multiple
+    of 256 (long time axes waste at most 255 cheap zero-length steps)."""
+    return bucket_size(n) if n <= 256 else -(-n // 256) * 256
+
+
+@validated(PARAMS, "theory")
 def theory(
     *,
     time,
@@ -427,21 +333,19 @@ def theory(
         max_steps: limit of integrator steps (accepted + rejected) per point.
         divergence_threshold: an order parameter ``|Q_ik|, |R_in|, |v_i|`` above this multiple
             of the initial scale ``max(1, |initial_Q|, |initial_R|, |teacher_T|, |v|)`` counts as
-            divergence (status 1).  With erf units a too large learning rate makes ``Q`` grow
+            divergence (status ``DIVERGED``).  With erf units a too large learning rate makes ``Q`` grow
             without bound, but slowly (e.g. ``Q_11 ~ 870`` at ``t = 10^4`` for ``K = M = 2``,
             ``learning_rate = 5``), so a point may also end ok with a large ``Q``.
         dtype: ``"float64"`` (default, enabled locally) or ``"float32"``.
         on_failure: ``"warn"`` (default), ``"raise"`` or ``"ignore"`` for points whose status is
-            not ok (their values after the failure are NaN).
+            not ``OK`` (their values after the failure are NaN).
 
     ``learning_rate``, ``noise`` and ``second_layer_learning_rate`` broadcast together (the grid).
 
     Returns:
         :class:`CommitteeTheory`.
     """
-    choice("on_failure", on_failure, FAILURE_MODES)
-    dtype = resolve_dtype(dtype)
-    p = validate_parameters(
+    p = resolve_parameters(
         time, student_width, teacher_width, learning_rate, noise, second_layer_learning_rate,
         initial_Q, initial_R, teacher_T, student_v, teacher_v,
     )
@@ -449,63 +353,33 @@ def theory(
         rtol = 1e-10 if dtype == "float64" else 1e-5
     if atol is None:
         atol = 1e-12 if dtype == "float64" else 1e-7
-    rtol = float(real_array("rtol", rtol, low=0.0, low_open=True))
-    atol = float(real_array("atol", atol, low=0.0, low_open=True))
-    max_steps = positive_int("max_steps", max_steps)
-    divergence_threshold = float(real_array("divergence_threshold", divergence_threshold, low=0.0, low_open=True))
-    shape = p.shape
-    flat = [np.broadcast_to(a, shape).reshape(-1) for a in (p.learning_rate, p.noise, p.second_layer_learning_rate)]
+    settings = ODE(rtol=rtol, atol=atol, max_steps=max_steps)
     scale = max(1.0, *(float(np.max(np.abs(a))) for a in (p.Q0, p.R0, p.T, p.v0)))
-    divergence_threshold *= scale
-    # Pad the grid and the time axis to powers of two (repeating the last entry) so that calls
-    # with different sizes share a few compilations; the padding is cut off below.
-    # Integrate over the distinct positive times (row 0 of the output is t = 0), padded;
-    # ``inverse`` maps back to the requested times (repeats and t = 0 included).
-    n_points = flat[0].size
+    if np.size(divergence_threshold) != 1:
+        raise ValueError(f"divergence_threshold must be a single number > 0, got shape {np.shape(divergence_threshold)}")
+    bound = float(np.reshape(divergence_threshold, ())) * scale
+    # Integrate over the distinct positive times (row 0 of the output is t = 0), the last one
+    # repeated up to a bucket length (zero-length landing steps) so that time axes of similar
+    # length share one compiled program; ``inverse`` maps back to the requested times.
     positive, inverse = np.unique(p.time, return_inverse=True)
     inverse = inverse + (0 if positive[0] == 0 else 1)
     positive = positive[positive > 0]
     if positive.size == 0:
         positive = np.ones(1)
-    n_times = positive.size
-    flat = [_pad(a, _next_pow2(n_points)) for a in flat]
-    # repeated last time: zero-length landing steps (a power of two up to 256 times, else a
-    # multiple of 256, so that long time axes waste at most 255 cheap steps)
-    times = _pad(positive, _next_pow2(n_times) if n_times <= 256 else -(-n_times // 256) * 256)
-    with precision(dtype):
-        args = as_dtype(dtype, *flat, times, p.Q0, p.R0, p.T, p.v0, p.v_star)
-        work = times.size * (p.Q0.size + p.R0.size + p.v0.size)
-        batch = max(1, min(flat[0].size, (1 << 16) // work))
-        out = _solver(batch)(*args, rtol, atol, max_steps, divergence_threshold, 1e-3)
-    eps, Q, R, v, status, acc, rej, t_end = (np.asarray(o)[:n_points] for o in out)
-    eps, Q, R, v = (a[:, inverse] for a in (eps, Q, R, v))
-    g = lambda a: a.reshape(shape + a.shape[1:])
-    result = CommitteeTheory(
-        test_error=g(eps), Q=g(Q), R=g(R), student_v=g(v), time=np.asarray(p.time),
-        status=g(status), converged=g(status == OK), steps=g(acc), rejected=g(rej), final_time=g(t_end),
+    times = np.pad(positive, (0, _time_bucket(positive.size) - positive.size), mode="edge")
+    out = evaluate(
+        _kernel,
+        (p.learning_rate, p.noise, p.second_layer_learning_rate),
+        (times, p.Q0, p.R0, p.T, p.v0, p.v_star, bound),
+        static={"settings": settings},
+        compiler_options=_compiler_options(),
+        dtype=dtype,
+        on_failure=on_failure,
+        what="committee.theory ODE integration",
     )
-    report_failures(result.status, on_failure, "committee.theory ODE integration")
-    return result
-
-
-def _next_pow2(n):
-    return 1 << max(0, int(n - 1).bit_length())
-
-
-def _pad(a, size):
-    return np.concatenate([a, np.repeat(a[-1:], size - a.size)]) if size > a.size else a
-
-
-def report_failures(status, on_failure, what):
-    """Warn / raise for points whose integration status is not ok (counts per status)."""
-    if on_failure == "ignore":
-        return
-    status = np.asarray(status)
-    bad = status != OK
-    if not bad.any():
-        return
-    counts = ", ".join(f"{int(np.sum(status == s))} {STATUS_NAMES[s]}" for s in STATUS_NAMES if s != OK and np.any(status == s))
-    msg = f"{what}: {int(bad.sum())} of {status.size} point(s) failed ({counts}); their values after the failure are NaN"
-    if on_failure == "raise":
-        raise ConvergenceError(msg)
-    warnings.warn(msg, ConvergenceWarning, stacklevel=3)
+    at_times = (slice(None),) * len(p.shape) + (inverse,)  # the requested times (repeats, t = 0)
+    eps, Q, R, v = (a[at_times] for a in out[:4])
+    return CommitteeTheory(
+        test_error=eps, Q=Q, R=R, student_v=v, time=np.asarray(p.time), diagnostics=out.diagnostics,
+        rejected=out.rejected, final_time=out.final_time,
+    )

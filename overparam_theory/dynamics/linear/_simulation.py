@@ -29,8 +29,9 @@ import numpy as np
 from ..._montecarlo import resolve_devices, run_grid, seed_batched
 from ..._precision import precision
 from ..._results import Estimate, estimate
-from ..._validation import positive_int, real_array
-from ._theory import validate_parameters
+from ..._spec import validated
+from ._params import LEARNING_RATE, PARAMS, TIME
+from ._theory import resolve_parameters, single_number
 
 
 class LinearDynamicsSimulation(NamedTuple):
@@ -87,9 +88,10 @@ def fit_gd(X, y, *, time, learning_rate=None):
     Exact through the eigendecomposition of ``X^T X / n`` (GD: ``time`` multiples of
     ``learning_rate``).  Ali, Kolter & Tibshirani 2019, Lemma 1 (GF) and Lemma 3 (GD).
     """
-    gd = learning_rate is not None
-    lr = 1.0 if not gd else float(real_array("learning_rate", learning_rate, low=0.0, low_open=True))
-    t = np.atleast_1d(real_array("time", time, low=0.0, allow_inf=True))
+    lr = single_number("learning_rate", LEARNING_RATE.check(learning_rate))
+    gd = lr is not None
+    lr = 1.0 if not gd else lr
+    t = np.atleast_1d(TIME.check(time))
     k = np.where(np.isfinite(t), np.round(np.where(np.isfinite(t), t, 0.0) / lr), np.inf)
     with precision("float64"):
         X = jnp.asarray(X, jnp.float64)
@@ -187,6 +189,7 @@ def design_diagonal(spectrum, teacher_power, dim):
     return np.sqrt(eig), np.repeat(np.sqrt(per_dir), mult)
 
 
+@validated(PARAMS, "simulate")
 def simulate(
     *,
     time,
@@ -222,8 +225,7 @@ def simulate(
         shaped ``grid_shape + time.shape``.  GD stability is not checked here: an unstable
         ``learning_rate`` gives exploding (finite or inf) iterates, as real GD would.
     """
-    p = validate_parameters(time, alpha, noise, signal, spectrum, teacher_power, learning_rate)
-    dim = positive_int("dim", dim)
+    p = resolve_parameters(time, alpha, noise, signal, spectrum, teacher_power, learning_rate)
     devices = resolve_devices(devices)
     isotropic = p.spectrum is None
     if isotropic:

@@ -1,6 +1,6 @@
 """Asymptotic gradient-flow / gradient-descent dynamics of linear least squares.
 
-Model and conventions (``../shared/theory/regression.md`` sections 1-2, the ridge module):
+Model and conventions (those of :mod:`overparam_theory.ridge`; ``docs/theory/linear_dynamics.md``):
 ``x ~ N(0, Sigma)`` with unit-scale coordinates, ``n`` samples in dimension ``d``,
 ``alpha = n/d`` (``gamma = d/n = 1/alpha``), labels ``y = <x, beta> + eps`` with
 ``noise = Var eps`` and ``signal = ||beta||^2`` (or ``teacher_power[k]``, the teacher's squared
@@ -53,25 +53,28 @@ atom at 0 is exact by construction).  The contour is an ellipse in ``log z`` aro
 ``s_max`` the exact upper edge from the Silverstein-Choi critical point); it lies in
 ``Re z > 0`` where ``|exp(-t z)| <= 1``, so one time-independent contour serves every time,
 and the trapezoid rule in the ellipse angle converges geometrically.  See
-``docs/dynamics_linear.md``.
+``docs/theory/linear_dynamics.md``.
 """
 
 from __future__ import annotations
 
 import math
-from functools import partial
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..._precision import as_dtype, precision, resolve_dtype
-from ..._results import finalize
-from ..._validation import broadcast, choice, positive_int, real_array
+from ..._spec import validated
 from ...numerics import spectra as _spectra
+from ...numerics.diagnostics import Diagnostics, Status, diagnostics, with_diagnostics
+from ...numerics.grid import bucket_size, evaluate, finalize
+from ._params import EARLY_STOPPING_PARAMS, PARAMS
+
+ISOTROPIC_NODES, ANISOTROPIC_NODES = 1024, 256  # default quadrature sizes (n_nodes)
 
 
+@with_diagnostics
 class LinearDynamicsTheory(NamedTuple):
     """Asymptotic risk curves of GF / GD on linear least squares.
 
@@ -85,14 +88,19 @@ class LinearDynamicsTheory(NamedTuple):
         bias: the part of ``excess_risk`` from the teacher (``noise = 0``).
         variance: the part from the label noise.
         train_error: ``(1/n) ||y - X w(t)||^2``.
-        converged: ``True`` where the quadrature error estimate met the tolerance, the GD
-            iteration is stable and (anisotropic) the ``kappa`` continuation converged.
-        iterations: number of contour nodes of the ``kappa`` Newton continuation (30 Newton
-            steps each; 0 in the isotropic closed-form quadrature).
-        residual: estimated absolute quadrature error (full rule minus nested half rule),
-            relative to ``signal + noise``.
+        diagnostics: :class:`~overparam_theory.numerics.diagnostics.Diagnostics` per (point,
+            time): status ``OK`` where the quadrature error estimate met the tolerance, the GD
+            iteration is stable and (anisotropic) the ``kappa`` continuation converged;
+            ``DIVERGED`` where gradient descent diverges (``learning_rate * s_max > 2``);
+            ``MAX_ITERATIONS`` where the quadrature error exceeds the tolerance (raise
+            ``n_nodes``); ``NONFINITE`` where the ``kappa`` continuation failed.  ``iterations``:
+            contour nodes of the ``kappa`` Newton continuation (30 Newton steps each; 0 in the
+            isotropic quadrature); ``residual``: estimated absolute quadrature error (full rule
+            minus nested half rule) relative to ``signal + noise``.  ``converged``, ``status``,
+            ``iterations``, ``residual`` are properties.
         stable: ``False`` where gradient descent diverges, ``learning_rate * s_max > 2``.
-        max_eigenvalue: ``s_max``, the upper edge of the limiting spectrum of ``Sigma_hat``.
+        max_eigenvalue: ``s_max``, the upper edge of the limiting spectrum of ``Sigma_hat``
+            (grid-shaped).
     """
 
     risk: jax.Array
@@ -100,15 +108,12 @@ class LinearDynamicsTheory(NamedTuple):
     bias: jax.Array
     variance: jax.Array
     train_error: jax.Array
-    converged: jax.Array
-    iterations: jax.Array
-    residual: jax.Array
+    diagnostics: Diagnostics
     stable: jax.Array
     max_eigenvalue: jax.Array
 
 
 RESULT_FIELDS = ("risk", "excess_risk", "bias", "variance", "train_error")
-FAILURE_MODES = ("warn", "raise", "ignore")
 
 
 class Parameters(NamedTuple):
@@ -124,37 +129,50 @@ class Parameters(NamedTuple):
 
 
 # ---------------------------------------------------------------------------------------------
-# Validation (shared with the simulator).
+# Cross-field rules (shared with the simulator; single arguments are checked by the declared PARAMS).
 
 
-def validate_parameters(time, alpha, noise, signal, spectrum, teacher_power, learning_rate) -> Parameters:
-    """Validate and broadcast; raises ``ValueError`` naming the argument and its valid range."""
-    time = real_array("time", time, low=0.0, allow_inf=True)
-    alpha = real_array("alpha", alpha, low=0.0, low_open=True)
-    noise = real_array("noise", noise, low=0.0)
-    steps = None
-    if learning_rate is not None:
-        learning_rate = float(real_array("learning_rate", learning_rate, low=0.0, low_open=True))
-        k = time / learning_rate
-        finite = np.isfinite(k)
-        k_fin = np.where(finite, k, 0.0)
-        off = finite & (np.abs(k_fin - np.rint(k_fin)) > 1e-9 * np.maximum(1.0, np.abs(k_fin)))
-        kr = np.where(finite, np.rint(k_fin), np.inf)
-        if np.any(off):
-            bad = np.asarray(time)[off].ravel()[0]
-            raise ValueError(
-                f"time must be a whole number of gradient-descent steps, time = k * learning_rate "
-                f"(k = 0, 1, 2, ...), got time={bad:g} with learning_rate={learning_rate:g}"
-            )
-        steps = kr
+def single_number(name, value):
+    """A validated option that must be one number (a one-element array, e.g. from the command
+    line, is accepted) as a ``float``; ``None`` stays ``None``."""
+    if value is None:
+        return None
+    if np.size(value) != 1:
+        raise ValueError(f"{name} must be a single number, got an array of shape {np.shape(value)}")
+    return float(np.reshape(value, ()))
+
+
+def gd_steps(time, learning_rate):
+    """Gradient-descent step counts ``k = time / learning_rate`` (``inf`` stays ``inf``);
+    ``ValueError`` unless every time is a whole number of steps."""
+    k = time / learning_rate
+    finite = np.isfinite(k)
+    k_fin = np.where(finite, k, 0.0)
+    off = finite & (np.abs(k_fin - np.rint(k_fin)) > 1e-9 * np.maximum(1.0, np.abs(k_fin)))
+    if np.any(off):
+        bad = np.asarray(time)[off].ravel()[0]
+        raise ValueError(
+            f"time must be a whole number of gradient-descent steps, time = k * learning_rate "
+            f"(k = 0, 1, 2, ...), got time={bad:g} with learning_rate={learning_rate:g}"
+        )
+    return np.where(finite, np.rint(k_fin), np.inf)
+
+
+def resolve_parameters(time, alpha, noise, signal, spectrum, teacher_power, learning_rate) -> Parameters:
+    """The rules between validated arguments (``ValueError`` naming them): times in whole GD
+    steps, and the teacher -- isotropic data take ``signal`` (default 1) and refuse
+    ``teacher_power``; with a spectrum (every level of positive weight with a positive
+    eigenvalue) exactly one of a scalar ``signal`` and ``teacher_power``."""
+    learning_rate = single_number("learning_rate", learning_rate)
+    steps = None if learning_rate is None else gd_steps(time, learning_rate)
     if spectrum is None:
         if teacher_power is not None:
             raise ValueError("teacher_power needs a spectrum (spectra.discrete(...)); for isotropic data use signal")
-        signal = real_array("signal", 1.0 if signal is None else signal, low=0.0)
-        shape = broadcast(alpha=alpha, noise=noise, signal=signal)
+        signal = np.asarray(1.0) if signal is None else signal
+        shape = np.broadcast_shapes(np.shape(alpha), np.shape(noise), np.shape(signal))
         return Parameters(time, steps, alpha, noise, signal, None, None, learning_rate, shape)
     spectrum, teacher_power = _spectra.validate_spectrum_teacher(spectrum, signal, teacher_power, all_positive=True)
-    shape = broadcast(alpha=alpha, noise=noise)
+    shape = np.broadcast_shapes(np.shape(alpha), np.shape(noise))
     return Parameters(time, steps, alpha, noise, None, spectrum, teacher_power, learning_rate, shape)
 
 
@@ -347,33 +365,13 @@ def _anisotropic_point(alpha, noise, t, k, lam, w, tp, lr, *, gd, n_nodes):
 
 
 # ---------------------------------------------------------------------------------------------
-# Grid drivers.
+# Grid kernels (numerics.grid.evaluate): flat grid arrays, times shared.
 
 
-@partial(jax.jit, static_argnames=("gd", "n_nodes", "tol"))
-def _isotropic_grid(alpha, noise, signal, t, k, lr, *, gd, n_nodes, tol):
-    shape = alpha.shape
-    pts = [jnp.reshape(a, (-1,)) for a in (alpha, noise, signal)]
-    fn = lambda a, s2, r2: _isotropic_point(a, s2, r2, t, k, lr, gd=gd, n_nodes=n_nodes)
-    out = jax.lax.map(lambda p: fn(*p), tuple(pts), batch_size=max(1, min(pts[0].size, 64)))
-    return _assemble(out, shape, noise, tol)
-
-
-@partial(jax.jit, static_argnames=("gd", "n_nodes", "tol"))
-def _anisotropic_grid(alpha, noise, t, k, lam, w, tp, lr, *, gd, n_nodes, tol):
-    shape = alpha.shape
-    pts = [jnp.reshape(a, (-1,)) for a in (alpha, noise)]
-    fn = lambda a, s2: _anisotropic_point(a, s2, t, k, lam, w, tp, lr, gd=gd, n_nodes=n_nodes)
-    out = jax.lax.map(lambda p: fn(*p), tuple(pts), batch_size=max(1, min(pts[0].size, 8)))
-    return _assemble(out, shape, noise, tol)
-
-
-def _assemble(out, shape, noise, tol):
+def _result(out, noise, tol):
+    """:class:`LinearDynamicsTheory` from the per-point outputs ``(bias, variance, train, err,
+    stable, s_max, iterations)`` (leading axis: points; times trailing)."""
     bias, variance, train, err, stable, s_max, iters = out
-    T = bias.shape[-1]
-    rs = lambda x: jnp.reshape(x, shape + (T,))
-    bias, variance, train, err = map(rs, (bias, variance, train, err))
-    stable = jnp.reshape(stable, shape)
     stable_t = jnp.broadcast_to(stable[..., None], bias.shape)
     converged = stable_t & (err <= tol)
     nan = jnp.nan
@@ -381,64 +379,55 @@ def _assemble(out, shape, noise, tol):
     variance = jnp.where(converged, variance, nan)
     train = jnp.where(converged, train, nan)
     excess = bias + variance
-    risk = excess + jnp.reshape(noise, shape)[..., None]
-    iters = jnp.broadcast_to(jnp.reshape(iters, shape)[..., None], bias.shape)
-    return LinearDynamicsTheory(
-        risk, excess, bias, variance, train, converged, iters, err, stable_t, jnp.reshape(s_max, shape)
-    )
+    risk = excess + noise[..., None]
+    iters = jnp.broadcast_to(iters[..., None], bias.shape)
+    diag = diagnostics(converged, iters, err)
+    diag = diag._replace(status=jnp.where(stable_t, diag.status, Status.DIVERGED).astype(jnp.int32))
+    return LinearDynamicsTheory(risk, excess, bias, variance, train, diag, stable_t, s_max)
 
 
-def _pad(x, size):
-    """Pad a 1-D array to ``size`` by repeating its last entry (fewer distinct compilations)."""
-    x = jnp.asarray(x)
-    return jnp.concatenate([x, jnp.repeat(x[-1:], size - x.shape[0])]) if size > x.shape[0] else x
+def _isotropic_kernel(alpha, noise, signal, t, k, lr, *, gd, n_nodes, tol):
+    fn = lambda a, s2, r2: _isotropic_point(a, s2, r2, t, k, lr, gd=gd, n_nodes=n_nodes)
+    out = jax.lax.map(lambda p: fn(*p), (alpha, noise, signal), batch_size=max(1, min(alpha.shape[0], 64)))
+    return _result(out, noise, tol)
 
 
-def _pow2(n, minimum=1):
-    return max(minimum, 1 << max(0, (int(n) - 1).bit_length()))
+def _anisotropic_kernel(alpha, noise, t, k, lam, w, tp, lr, *, gd, n_nodes, tol):
+    fn = lambda a, s2: _anisotropic_point(a, s2, t, k, lam, w, tp, lr, gd=gd, n_nodes=n_nodes)
+    out = jax.lax.map(lambda p: fn(*p), (alpha, noise), batch_size=max(1, min(alpha.shape[0], 8)))
+    return _result(out, noise, tol)
+
+
+def _tolerance(dtype):
+    return 1e-9 if dtype == "float64" else 1e-4
 
 
 def _evaluate(p: Parameters, dtype, n_nodes, time_flat, steps_flat):
-    """Evaluate on the flattened grid, padded to powers of two in the number of points and of
-    times (so that grids of similar size share one compilation), then cut back and reshaped to
-    ``p.shape + (T,)``."""
+    """Every field on the grid at the flat times: grid buckets by :func:`evaluate`, the time
+    axis padded to a power of two (at least 8, repeating the last time) so that time axes of
+    similar length share one compiled program; padding cut, failures not yet reported."""
     gd = p.learning_rate is not None
     lr = 1.0 if not gd else p.learning_rate
-    tol = 1e-9 if dtype == "float64" else 1e-4
-    ftype = np.float64 if dtype == "float64" else np.float32
     k = np.zeros_like(time_flat) if steps_flat is None else steps_flat
-    n_pts = int(np.prod(p.shape))
     n_t = int(np.size(time_flat))
-    P, T = _pow2(n_pts), _pow2(n_t, 8)
-    flat = lambda x: _pad(jnp.reshape(jnp.broadcast_to(x, p.shape), (-1,)), P)
-    with precision(dtype):
-        t_pad, k_pad = (_pad(x, T) for x in as_dtype(dtype, time_flat, k))
-        if p.spectrum is None:
-            a, s2, r2 = (flat(x) for x in as_dtype(dtype, p.alpha, p.noise, p.signal))
-            out = _isotropic_grid(a, s2, r2, t_pad, k_pad, ftype(lr), gd=gd, n_nodes=n_nodes, tol=tol)
-        else:
-            a, s2 = (flat(x) for x in as_dtype(dtype, p.alpha, p.noise))
-            shared = as_dtype(dtype, p.spectrum.eigenvalues, p.spectrum.weights, p.teacher_power)
-            out = _anisotropic_grid(a, s2, t_pad, k_pad, *shared, ftype(lr), gd=gd, n_nodes=n_nodes, tol=tol)
-
-        def cut(x):
-            if x.ndim == 2:
-                return jnp.reshape(x[:n_pts, :n_t], p.shape + (n_t,))
-            return jnp.reshape(x[:n_pts], p.shape)
-
-        return LinearDynamicsTheory(*(cut(x) for x in out))
+    pad = (0, bucket_size(n_t, 8) - n_t)
+    t_pad, k_pad = np.pad(time_flat, pad, mode="edge"), np.pad(k, pad, mode="edge")
+    static = dict(gd=gd, n_nodes=n_nodes, tol=_tolerance(dtype))
+    if p.spectrum is None:
+        grid, shared, kernel = (p.alpha, p.noise, p.signal), (t_pad, k_pad, lr), _isotropic_kernel
+    else:
+        spec = p.spectrum
+        grid, shared = (p.alpha, p.noise), (t_pad, k_pad, spec.eigenvalues, spec.weights, p.teacher_power, lr)
+        kernel = _anisotropic_kernel
+    out = evaluate(kernel, grid, shared, static=static, dtype=dtype, on_failure="ignore")
+    cut = lambda x: x[..., :n_t]
+    return out._replace(
+        **{f: cut(getattr(out, f)) for f in ("risk", "excess_risk", "bias", "variance", "train_error", "stable")},
+        diagnostics=Diagnostics(*(cut(d) for d in out.diagnostics)),
+    )
 
 
-def _reshape_time(result, shape, time_shape):
-    def fix(x):
-        x = np.asarray(x)
-        if x.ndim == len(shape) + 1:
-            return x.reshape(shape + time_shape)
-        return x
-
-    return LinearDynamicsTheory(*(fix(x) for x in result))
-
-
+@validated(PARAMS, "theory")
 def theory(
     *,
     time,
@@ -481,30 +470,36 @@ def theory(
         Bodin & Macris, NeurIPS 2021 (arXiv:2110.11805) for the contour / resolvent route;
         Bach 2023 (arXiv:2303.01372) for the two-resolvent deterministic equivalent.
     """
-    choice("on_failure", on_failure, FAILURE_MODES)
-    dtype = resolve_dtype(dtype)
-    p = validate_parameters(time, alpha, noise, signal, spectrum, teacher_power, learning_rate)
-    default = 1024 if p.spectrum is None else 256
-    n_nodes = default if n_nodes is None else positive_int("n_nodes", n_nodes, minimum=16)
+    p = resolve_parameters(time, alpha, noise, signal, spectrum, teacher_power, learning_rate)
+    if n_nodes is None:
+        n_nodes = ISOTROPIC_NODES if p.spectrum is None else ANISOTROPIC_NODES
     if n_nodes & (n_nodes - 1):
         raise ValueError(f"n_nodes must be a power of two >= 16, got {n_nodes}")
     time_shape = np.shape(p.time)
     t_flat = np.reshape(p.time, (-1,))
     k_flat = None if p.steps is None else np.reshape(p.steps, (-1,))
     result = _evaluate(p, dtype, n_nodes, t_flat, k_flat)
-    result = finalize(result, on_failure, "linear dynamics quadrature / GD stability")
-    return _reshape_time(result, p.shape, time_shape)
+    trailing = lambda x: x.reshape(x.shape[:-1] + time_shape)  # NumPy or traced
+    result = result._replace(
+        **{f: trailing(getattr(result, f)) for f in ("risk", "excess_risk", "bias", "variance", "train_error", "stable")},
+        diagnostics=Diagnostics(*(trailing(d) for d in result.diagnostics)),
+    )
+    return finalize(result, on_failure, "linear dynamics quadrature / GD stability")
 
 
 # ---------------------------------------------------------------------------------------------
 # Early stopping.
 
 
+@with_diagnostics
 class EarlyStopping(NamedTuple):
     """Optimal stopping time of gradient flow and the risk there (grid-shaped fields).
 
     ``time`` is ``inf`` when the risk decreases for ever (e.g. ``noise = 0``), ``0`` when it
-    never goes below its initial value.
+    never goes below its initial value.  ``diagnostics``: status ``OK`` where the quadrature
+    met its tolerance and the golden section narrowed the bracket below ``1e-6`` in ``log t``
+    (``MAX_ITERATIONS`` otherwise), ``iterations`` = ``n_refine``, ``residual`` the quadrature
+    error estimate at the optimum.
     """
 
     time: jax.Array
@@ -512,11 +507,10 @@ class EarlyStopping(NamedTuple):
     excess_risk: jax.Array
     bias: jax.Array
     variance: jax.Array
-    converged: jax.Array
-    iterations: jax.Array
-    residual: jax.Array
+    diagnostics: Diagnostics
 
 
+@validated(EARLY_STOPPING_PARAMS, "theory")
 def early_stopping(
     *,
     alpha,
@@ -550,22 +544,20 @@ def early_stopping(
     Returns:
         :class:`EarlyStopping` with grid-shaped fields.
     """
-    choice("on_failure", on_failure, FAILURE_MODES)
-    dtype = resolve_dtype(dtype)
-    t_min = float(real_array("t_min", t_min, low=0.0, low_open=True))
-    t_max = float(real_array("t_max", t_max, low=t_min, low_open=True))
-    n_grid = positive_int("n_grid", n_grid, minimum=8)
-    n_refine = positive_int("n_refine", n_refine, minimum=1)
+    t_min, t_max = single_number("t_min", t_min), single_number("t_max", t_max)
+    if t_max <= t_min:
+        raise ValueError(f"t_max must be > t_min = {t_min:g}, got {t_max:g}")
     grid = np.concatenate([[0.0], np.geomspace(t_min, t_max, n_grid), [np.inf]])
-    p = validate_parameters(grid, alpha, noise, signal, spectrum, teacher_power, None)
-    th = _evaluate(p, dtype, 1024 if spectrum is None else 256, grid, None)
+    p = resolve_parameters(grid, alpha, noise, signal, spectrum, teacher_power, None)
+    isotropic = p.spectrum is None
+    th = _evaluate(p, dtype, ISOTROPIC_NODES if isotropic else ANISOTROPIC_NODES, grid, None)
     ex = np.asarray(th.excess_risk)
     ex_f = np.where(np.isnan(ex), np.inf, ex)
     j = np.argmin(ex_f, axis=-1)
     # Plateaus at rounding level: prefer t = 0 (nothing to learn) and then t = inf (risk still
     # decreasing, e.g. noise = 0) when they are within 1e-12 (signal + noise) of the minimum.
     scale = (np.broadcast_to(p.noise, p.shape) + np.broadcast_to(
-        np.sum(p.teacher_power * p.spectrum.eigenvalues) if p.spectrum is not None else p.signal, p.shape))
+        np.sum(p.teacher_power * p.spectrum.eigenvalues) if not isotropic else p.signal, p.shape))
     low = ex_f.min(axis=-1) + 1e-12 * scale
     j = np.where(ex_f[..., -1] <= low, grid.size - 1, j)
     j = np.where(ex_f[..., 0] <= low, 0, j)
@@ -573,46 +565,35 @@ def early_stopping(
     lo = np.log(grid[np.clip(j - 1, 1, grid.size - 2)])
     hi = np.log(grid[np.clip(j + 1, 1, grid.size - 2)])
     lo, hi = np.where(interior, lo, 0.0), np.where(interior, hi, 1.0)
-    # Golden section in log t, vectorised: every step evaluates two times per grid point.
-    a, b = lo.reshape(-1), hi.reshape(-1)
-    isotropic = p.spectrum is None
-    pts = [np.broadcast_to(x, p.shape).reshape(-1) for x in ((p.alpha, p.noise) + ((p.signal,) if isotropic else ()))]
+    points = (p.alpha, p.noise) + ((p.signal,) if isotropic else ())
     shared = () if isotropic else (p.spectrum.eigenvalues, p.spectrum.weights, p.teacher_power)
-    with precision(dtype):
-        pts_j = tuple(jnp.asarray(x) for x in as_dtype(dtype, *pts))
-        shared_j = tuple(jnp.asarray(x) for x in as_dtype(dtype, *shared))
-        t_opt, width = _golden_jit(pts_j, shared_j, *as_dtype(dtype, a, b), n_refine=n_refine, isotropic=isotropic)
-        best_t = np.where(interior.reshape(-1), np.asarray(t_opt), grid[j.reshape(-1)])
-        out = _final_jit(pts_j, shared_j, jnp.asarray(as_dtype(dtype, best_t)[0]), isotropic=isotropic)
-    bias, variance, _, err = (np.asarray(o).reshape(p.shape) for o in out)
-    tol = 1e-9 if dtype == "float64" else 1e-4
-    refined = ~interior | (np.asarray(width).reshape(p.shape) < 1e-6)
-    excess = bias + variance
-    result = EarlyStopping(
-        best_t.reshape(p.shape),
-        excess + np.broadcast_to(p.noise, p.shape),
-        excess,
-        bias,
-        variance,
-        (err <= tol) & refined,
-        np.full(p.shape, n_refine),
-        err,
+    out = evaluate(
+        _early_stopping_kernel,
+        points + (lo, hi, grid[j], interior),
+        shared,
+        static=dict(n_refine=n_refine, isotropic=isotropic, tol=_tolerance(dtype)),
+        dtype=dtype,
+        on_failure="ignore",
     )
-    return finalize(result, on_failure, "linear dynamics early stopping")
+    return finalize(out, on_failure, "linear dynamics early stopping")
 
 
 def _gf_point(pts, shared, t, isotropic):
     """GF quantities of one grid point at its own times ``t`` (``(M,)``)."""
     if isotropic:
         a, s2, r2 = pts
-        return _isotropic_point(a, s2, r2, t, jnp.zeros_like(t), 1.0, gd=False, n_nodes=1024)
+        return _isotropic_point(a, s2, r2, t, jnp.zeros_like(t), 1.0, gd=False, n_nodes=ISOTROPIC_NODES)
     a, s2 = pts
     lam, w, tp = shared
-    return _anisotropic_point(a, s2, t, jnp.zeros_like(t), lam, w, tp, 1.0, gd=False, n_nodes=256)
+    return _anisotropic_point(a, s2, t, jnp.zeros_like(t), lam, w, tp, 1.0, gd=False, n_nodes=ANISOTROPIC_NODES)
 
 
-@partial(jax.jit, static_argnames=("n_refine", "isotropic"))
-def _golden_jit(pts, shared, a, b, *, n_refine, isotropic):
+def _early_stopping_kernel(*args, n_refine, isotropic, tol):
+    """Golden section in ``log t`` on ``[lo, hi]`` (points whose grid minimum is interior),
+    vectorised over the flat grid (every step evaluates two times per point), then the GF
+    quantities at the optimum (the grid minimum ``t_grid`` elsewhere)."""
+    n_pts = 3 if isotropic else 2
+    pts, (a, b, t_grid, interior), shared = args[:n_pts], args[n_pts : n_pts + 4], args[n_pts + 4 :]
     g = (math.sqrt(5.0) - 1.0) / 2.0
 
     def excess(t):
@@ -627,10 +608,11 @@ def _golden_jit(pts, shared, a, b, *, n_refine, isotropic):
         return jnp.where(left, a, c), jnp.where(left, d, b)
 
     a, b = jax.lax.fori_loop(0, n_refine, body, (a, b))
-    return jnp.exp(0.5 * (a + b)), jnp.abs(b - a)
-
-
-@partial(jax.jit, static_argnames=("isotropic",))
-def _final_jit(pts, shared, t, *, isotropic):
-    out = jax.vmap(lambda pt, tt: _gf_point(pt, shared, tt, isotropic))(pts, t[:, None])
-    return out[0][:, 0], out[1][:, 0], out[2][:, 0], out[3][:, 0]
+    t_opt, width = jnp.exp(0.5 * (a + b)), jnp.abs(b - a)
+    best_t = jnp.where(interior, t_opt, t_grid)
+    out = jax.vmap(lambda pt, tt: _gf_point(pt, shared, tt, isotropic))(pts, best_t[:, None])
+    bias, variance, err = out[0][:, 0], out[1][:, 0], out[3][:, 0]
+    converged = (err <= tol) & (~interior | (width < 1e-6))
+    excess_risk = bias + variance
+    diag = diagnostics(converged, jnp.full(bias.shape, n_refine), err)
+    return EarlyStopping(best_t, excess_risk + pts[1], excess_risk, bias, variance, diag)
