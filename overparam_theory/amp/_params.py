@@ -73,6 +73,7 @@ MODEL_PARAMS = (
         help="label-flip probability (sign channel only)",
         symbol="P(s = -1)",
         cli_default="0",
+        differentiable=True,
     ),
     SPARSITY,
     NONZERO_VARIANCE,
@@ -85,6 +86,7 @@ MODEL_PARAMS = (
         "0 stays at the trivial fixed point)",
         symbol="snr_0 (E_0 = mmse(snr_0))",
         cli_default="1e-6",
+        differentiable=True,  # the fixed point does not depend on the start: derivative 0
     ),
 )
 
