@@ -444,19 +444,24 @@ class ModelSpec:
     module: Any = None
 
     def __post_init__(self):
-        names = [p.name for p in self.params]
-        if len(set(names)) != len(names):
-            raise SpecError(f"{self.name}: duplicate parameter names in {names}")
+        # A name may be declared twice only as a "theory" and a "simulate" option (e.g. a
+        # simulator's own dtype / on_failure, with its own valid values); each function's
+        # keywords are unique.
+        for role in ("theory", "simulate"):
+            names = [p.name for p in self.params_for(role)]
+            if len(set(names)) != len(names):
+                raise SpecError(f"{self.name}: duplicate parameter names for {role} in {names}")
         for role, fn in (("theory", self.theory), ("simulate", self.simulate)):
             _check_signature(self, role, fn)
         if self.dim is not None:
-            dim = self.param("dim")
+            dim = self.param("dim", "simulate")
             if dim.default != self.dim:
                 raise SpecError(f"{self.name}: simulate's dim default {dim.default} differs from the spec's dim {self.dim}")
 
     # --- lookups
-    def param(self, name: str) -> Param:
-        for p in self.params:
+    def param(self, name: str, role: str | None = None) -> Param:
+        """The declaration of ``name`` (for ``role`` when a theory and a simulate option share it)."""
+        for p in self.params if role is None else self.params_for(role):
             if p.name == name:
                 return p
         raise KeyError(name)

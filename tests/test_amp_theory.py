@@ -16,7 +16,7 @@ from overparam_theory.numerics.gaussian import erfcx, log_normal_cdf
 
 
 def _sign_overlap_reference(alpha):
-    """classification.md section 4: q = q_hat/(1 + q_hat) by bracketing, quad in log space."""
+    """Gaussian-prior perceptron (BKMMZ eqs. (9)-(11)): q = q_hat/(1 + q_hat) by bracketing, quad in log space."""
 
     def q_hat(q):
         c = np.sqrt(q / (1 - q))

@@ -1,4 +1,4 @@
-"""LASSO state evolution (regression.md section 5) against closed forms, quadrature and limits.
+"""LASSO state evolution (docs/theory/lasso.md) against closed forms, quadrature and limits.
 
 References: Bayati & Montanari 2012 (Thm 1.4); Donoho, Maleki & Montanari, PNAS 2009 (the
 parametric form of the phase transition used below as an independent reference).  Library
@@ -241,8 +241,8 @@ def test_gradient_matches_finite_differences():
 
 def test_result_fields_dtype_and_shapes():
     th = lasso.theory(alpha=[[0.3], [1.5]], l1_penalty=[0.1, 0.5, 1.0], sparsity=0.2, noise=0.1)
-    for f in th._fields:
-        assert np.shape(getattr(th, f)) == (2, 3)
+    for leaf in jax.tree_util.tree_leaves(th):  # every field and every diagnostic
+        assert np.shape(leaf) == (2, 3)
     assert th.mse.dtype == np.float64 and th.converged.dtype == bool
     assert set(lasso.FIELDS) <= set(th._fields)
     assert lasso.NAME == "lasso"
@@ -375,3 +375,29 @@ def test_float32_theory_is_close_to_float64():
     assert t32.mse.dtype == np.float32 and np.all(t32.converged)
     np.testing.assert_allclose(t32.mse, t64.mse, rtol=1e-4, atol=1e-7)
     np.testing.assert_allclose(lasso.phase_transition(0.5, dtype="float32"), lasso.phase_transition(0.5), rtol=1e-5)
+
+
+def test_expanding_root_statuses_and_implicit_gradient():
+    """numerics.roots.expanding_root (the root search of the SE fixed point, the calibration,
+    threshold_min and the phase transition): a root, its implicit derivative and aux output,
+    and a Status for each failure, never a silent number."""
+    from overparam_theory.numerics.diagnostics import Status
+    from overparam_theory.numerics.roots import expanding_root
+    from overparam_theory.numerics.solvers import Bracketed
+
+    def f(x, c):  # increasing through x = c^2; aux: 3x
+        return x - c * c, 3.0 * x
+
+    with jax.enable_x64(True):
+        res, aux = expanding_root(f, 0.0, 0.5, 3.0)  # the upper end is found by doubling
+        assert int(res.status) == Status.OK and bool(res.converged)
+        assert abs(float(res.root) - 9.0) < 1e-12 and abs(float(aux) - 27.0) < 1e-11
+        droot = jax.grad(lambda c: expanding_root(f, 0.0, 0.5, c)[0].root)(3.0)
+        daux = jax.grad(lambda c: expanding_root(f, 0.0, 0.5, c)[1])(3.0)
+        np.testing.assert_allclose([float(droot), float(daux)], [6.0, 18.0], rtol=1e-12)
+        no_bracket, _ = expanding_root(f, 10.0, 11.0, 3.0)  # f(lower) > 0
+        nonfinite, _ = expanding_root(lambda x, c: (jax.numpy.log(x - 20.0) + c, ()), 0.0, 1.0, 0.0)
+        short, _ = expanding_root(f, 0.0, 0.5, 3.0, solver=Bracketed(max_iter=4))
+    assert int(no_bracket.status) == Status.NO_BRACKET and not bool(no_bracket.converged)
+    assert int(nonfinite.status) == Status.NONFINITE
+    assert int(short.status) == Status.MAX_ITERATIONS and int(short.iterations) == 4

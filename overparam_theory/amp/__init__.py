@@ -1,4 +1,4 @@
-"""Bayes-optimal generalized linear models: state evolution and GAMP (classification.md section 4).
+"""Bayes-optimal generalized linear models: state evolution and GAMP (``docs/theory/amp.md``).
 
 - :func:`theory`: the Bayes-optimal fixed points (uninformed = what GAMP reaches, informed, and
   the information-theoretic choice by free entropy) with the MMSE, overlap and test error, for a
@@ -12,18 +12,43 @@
 LASSO / basis pursuit state evolution lives in :mod:`overparam_theory.lasso`.
 """
 
+from .._spec import ModelSpec
 from ._channels import CHANNELS, Channel, log_z_out
+from ._params import FIELDS as _FIELDS
+from ._params import PARAMS as _PARAMS
 from ._priors import posterior, prior_moments
 from ._simulation import AMPSimulation, gamp, simulate
 from ._theory import RESULT_FIELDS, AMPTheory, population_errors, state_evolution, theory
 from ._thresholds import algorithmic_threshold, it_threshold
 
-NAME = "amp"
-PARAMETERS = ("alpha", "channel", "noise", "flip", "sparsity", "nonzero_variance", "initial_snr")
-GRID_PARAMETERS = ("alpha", "noise", "flip", "sparsity", "nonzero_variance", "initial_snr")
-FIELDS = RESULT_FIELDS
+SPEC = ModelSpec(
+    name="amp",
+    summary="Bayes-optimal generalized linear models (Bernoulli-Gaussian prior; linear, sign, relu, abs channels): "
+    "state evolution of GAMP and the information-theoretic MMSE",
+    params=_PARAMS,
+    fields=_FIELDS,
+    theory=theory,
+    simulate=simulate,
+    references=(
+        "Barbier, Krzakala, Macris, Miolane & Zdeborova, PNAS 116 (2019) 5451 (arXiv:1708.03395), "
+        "eqs. (9)-(11) (state evolution, free entropy), Theorem 1, Table 1 (thresholds)",
+        "Zdeborova & Krzakala, Adv. Phys. 65 (2016) 453, eqs. (96)-(97) and section VI (GAMP, Z_out)",
+        "Rangan, ISIT 2011 (GAMP)",
+        "Krzakala, Mezard, Sausset, Sun & Zdeborova, PRX 2 (2012) 021005, section IV (alpha_AMP)",
+        "Wu & Verdu, IEEE TIT 56 (2010) 3721 (alpha_IT of noiseless compressed sensing)",
+    ),
+    dim=2000,
+    smoke=dict(alpha=[0.5, 2.0], channel="linear", sparsity=0.5, noise=0.01),
+    smoke_dim=60,
+)
+
+NAME = SPEC.name
+PARAMETERS = SPEC.PARAMETERS
+GRID_PARAMETERS = SPEC.grid_params
+FIELDS = SPEC.compared_fields
 
 __all__ = [
+    "SPEC",
     "NAME",
     "PARAMETERS",
     "GRID_PARAMETERS",

@@ -32,7 +32,7 @@ and with ``Delta = 0`` (an explicit branch, never a ``0/0``) relu has the atom
 ``Z_out(0) = Phi(-omega/sqrt V)`` plus the density ``N(y; omega, V)`` on ``y > 0``, abs has
 ``N(y; omega, V) + N(-y; omega, V)`` on ``y >= 0``.  For the sign channel
 ``Z_out(y) = flip + (1 - 2 flip) Phi(y omega / sqrt(V + Delta))`` and
-``dg = -g (omega/(V + Delta) + g)`` (classification.md section 4 for ``flip = Delta = 0``).
+``dg = -g (omega/(V + Delta) + g)`` (``docs/theory/amp.md``).
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 Each seed draws a teacher ``w*_i ~ P_0`` (Bernoulli-Gaussian, :mod:`._priors`), inputs
 ``X`` (``n x d``, i.i.d. ``N(0, 1)``, ``n = round(alpha d)``) and labels
-``y ~ P_out(. | X w*/sqrt(d))`` (:mod:`._channels`), then runs the scalar-variance GAMP of
-classification.md section 4 (Rangan, ISIT 2011; Zdeborova & Krzakala 2016, Algorithm 1) with
+``y ~ P_out(. | X w*/sqrt(d))`` (:mod:`._channels`), then runs the scalar-variance GAMP
+(Rangan, ISIT 2011; Zdeborova & Krzakala, Adv. Phys. 65 (2016) 453, Algorithm 1) with
 ``F = X/sqrt(d)``:
 
     V^t      = v^t ||F||_F^2 / n,            omega^t = F w^t - V^t g^{t-1},
@@ -35,10 +35,11 @@ import numpy as np
 from .._montecarlo import resolve_devices, run_grid, seed_batched
 from .._precision import precision
 from .._results import Estimate, estimate
-from .._validation import positive_int
+from .._spec import validated
 from ._channels import Channel, log_z_out, sample_labels
+from ._params import PARAMS
 from ._priors import posterior
-from ._theory import _FLOOR, population_errors, validate_parameters
+from ._theory import _FLOOR, RESULT_FIELDS, check_flip, population_errors
 
 
 class AMPSimulation(NamedTuple):
@@ -125,6 +126,7 @@ def _run_group(keys, alpha, noise, flip, sparsity, nonzero_variance, initial_snr
     return jax.lax.map(per_point, (keys, alpha, noise, flip, sparsity, nonzero_variance, initial_snr))
 
 
+@validated(PARAMS, "simulate")
 def simulate(
     *,
     alpha,
@@ -156,18 +158,14 @@ def simulate(
     Returns:
         :class:`AMPSimulation`.
     """
-    p = validate_parameters(alpha, channel, noise, flip, sparsity, nonzero_variance, initial_snr)
-    dim = positive_int("dim", dim)
-    n_iterations = positive_int("n_iterations", n_iterations)
+    check_flip(channel, flip)
+    grid = (alpha, noise, flip, sparsity, nonzero_variance, initial_snr)
     devices = resolve_devices(devices)
-    shape = p.shape
-    n_b = np.rint(np.broadcast_to(p.alpha, shape) * dim).astype(int)
+    shape = np.broadcast_shapes(*(np.shape(a) for a in grid))
+    n_b = np.rint(np.broadcast_to(alpha, shape) * dim).astype(int)
     if (n_b < 1).any():
-        raise ValueError(f"alpha * dim must give at least one sample; got alpha={p.alpha} with dim={dim}")
-    params = tuple(
-        np.broadcast_to(np.asarray(a, float), shape).ravel()
-        for a in (p.alpha, p.noise, p.flip, p.sparsity, p.nonzero_variance, p.initial_snr)
-    )
+        raise ValueError(f"alpha * dim must give at least one sample; got alpha={alpha} with dim={dim}")
+    params = tuple(np.broadcast_to(np.asarray(a, float), shape).ravel() for a in grid)
     with precision("float64"):
         out = run_grid(
             _run_group,
@@ -177,10 +175,9 @@ def simulate(
             n_seeds=n_seeds,
             label="amp.simulate",
             progress=progress,
-            static=dict(dim=dim, kind=p.channel, n_iterations=n_iterations, devices=None if devices is None else tuple(devices)),
+            static=dict(dim=dim, kind=channel, n_iterations=n_iterations, devices=None if devices is None else tuple(devices)),
         )
-    fields = ("mse", "overlap", "test_error", "clean_test_error")
-    ests = {f: estimate(out[f].reshape(shape + (-1,)), axis=-1) for f in fields}
+    ests = {f: estimate(out[f].reshape(shape + (-1,)), axis=-1) for f in RESULT_FIELDS}
     traj = out["mse_trajectory"]
     traj = estimate(np.moveaxis(traj.reshape(shape + traj.shape[1:]), len(shape), -1), axis=-1)
     return AMPSimulation(**ests, mse_trajectory=traj, alpha=n_b / dim, n_samples=n_b, dim=dim, n_iterations=n_iterations)

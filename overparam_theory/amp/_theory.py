@@ -1,7 +1,7 @@
 """Bayes-optimal learning in generalized linear models: replica-symmetric state evolution.
 
 Model (Barbier, Krzakala, Macris, Miolane & Zdeborova, PNAS 116 (2019) 5451, "BKMMZ";
-classification.md section 4 for the sign channel): teacher ``w*_i ~ P_0`` i.i.d. (Bernoulli-
+``docs/theory/amp.md``): teacher ``w*_i ~ P_0`` i.i.d. (Bernoulli-
 Gaussian, :mod:`._priors`: ``sparsity`` ``eps``, ``nonzero_variance`` ``v``,
 ``rho = E[w*^2] = eps v``), inputs ``x_mu ~ N(0, I_d)``, ``n = alpha d`` labels
 ``y_mu ~ P_out(. | x_mu . w*/sqrt(d))`` (:mod:`._channels`).  The statistician knows ``P_0`` and
@@ -59,15 +59,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._precision import as_dtype, precision, resolve_dtype
-from .._results import finalize
-from .._validation import any_concrete, broadcast, choice, is_traced, real_array
-from ..numerics.batching import map_points, padded_call
+from .._spec import validated
+from .._validation import any_concrete, is_traced
+from ..numerics.batching import map_points
+from ..numerics.diagnostics import Diagnostics, diagnostics, ok, with_diagnostics
 from ..numerics.gaussian import gauss_hermite_nodes, normal_panel_rule, normal_split_rule
-from ._channels import CHANNELS, CLASSIFICATION_CHANNELS, PINNED_FRACTION, Channel, field_moments, log_z_out
+from ..numerics.grid import evaluate
+from ._channels import CLASSIFICATION_CHANNELS, PINNED_FRACTION, Channel, field_moments, log_z_out
+from ._params import FIELDS, PARAMS, STATE_EVOLUTION_PARAMS
 from ._priors import prior_moments
 
-FAILURE_MODES = ("warn", "raise", "ignore")
 _LOG_2PI = math.log(2.0 * math.pi)
 _FLOOR = 1e-13  # relative: E (noiseless perfect recovery) or q (trivial point) below it is exactly 0
 # relu/abs sample-representation rule (nodes per panel / uniform panels in xi, per half-line in
@@ -80,6 +81,7 @@ _XI_HALF = np.array([0.5, 1.0, 2.0, 3.0, 4.5, 6.0, 8.0, 11.0])
 _XI_GRADING = np.concatenate([-_XI_HALF[::-1], [0.0], _XI_HALF])  # panel edges, units of the width of a = omega/sqrt(V)
 
 
+@with_diagnostics
 class AMPTheory(NamedTuple):
     """Bayes-optimal GLM asymptotics; every field has the broadcast shape of the parameters.
 
@@ -99,8 +101,10 @@ class AMPTheory(NamedTuple):
             (information-theoretic) values: the branch of larger free entropy.
         coexistence: ``True`` where the two branches differ (a first-order transition region:
             metastable, or GAMP suboptimal where the informed branch wins).
-        converged, iterations, residual: diagnostics (both branches; ``iterations`` and the
-            relative ``residual`` are the larger of the two).
+        diagnostics: :class:`~overparam_theory.numerics.diagnostics.Diagnostics` of both
+            branches (``OK`` when both converged; ``iterations`` and the relative ``residual``
+            are the larger of the two); ``converged``, ``status``, ``iterations``, ``residual``
+            are properties.
     """
 
     mse: jax.Array
@@ -116,40 +120,16 @@ class AMPTheory(NamedTuple):
     bayes_test_error: jax.Array
     bayes_clean_test_error: jax.Array
     coexistence: jax.Array
-    converged: jax.Array
-    iterations: jax.Array
-    residual: jax.Array
+    diagnostics: Diagnostics
 
 
-RESULT_FIELDS = ("mse", "overlap", "test_error", "clean_test_error")
+RESULT_FIELDS = tuple(f.name for f in FIELDS if f.compare)
 
 
-class Problem(NamedTuple):
-    alpha: np.ndarray
-    noise: np.ndarray
-    flip: np.ndarray
-    sparsity: np.ndarray
-    nonzero_variance: np.ndarray
-    initial_snr: np.ndarray
-    channel: str
-    shape: tuple
-
-
-def validate_parameters(alpha, channel, noise, flip, sparsity, nonzero_variance, initial_snr) -> Problem:
-    """Validate and broadcast (``ValueError`` naming the argument and its valid range)."""
-    channel = choice("channel", channel, CHANNELS)
-    alpha = real_array("alpha", alpha, low=0.0, low_open=True)
-    noise = real_array("noise", noise, low=0.0)
-    flip = real_array("flip", flip, low=0.0, high=0.5)
-    sparsity = real_array("sparsity", sparsity, low=0.0, high=1.0, low_open=True)
-    nonzero_variance = real_array("nonzero_variance", nonzero_variance, low=0.0, low_open=True)
-    initial_snr = real_array("initial_snr", initial_snr, low=0.0)
+def check_flip(channel: str, flip) -> None:
+    """The cross-field rule (single values are checked by PARAMS): ``flip`` is for ``sign`` only."""
     if channel not in CLASSIFICATION_CHANNELS and any_concrete(lambda f: f != 0, flip):
         raise ValueError(f"flip (label-flip probability) applies to channel='sign' only, not {channel!r}")
-    shape = broadcast(
-        alpha=alpha, noise=noise, flip=flip, sparsity=sparsity, nonzero_variance=nonzero_variance, initial_snr=initial_snr
-    )
-    return Problem(alpha, noise, flip, sparsity, nonzero_variance, initial_snr, channel, shape)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -345,16 +325,19 @@ def _point(kind, noise_mode, tol, max_iter):
     return run
 
 
-_COMPILED: dict = {}
+def _work(kind, noise_mode):
+    """Array elements one point touches (sets the vmap batch size of ``map_points``)."""
+    return {"linear": 8, "sign": 2048}.get(kind, 8_000 if noise_mode == "zero" else 80_000)
 
 
-def _compiled(kind, noise_mode, tol, max_iter):
-    key = (kind, noise_mode, tol, max_iter)
-    if key not in _COMPILED:
-        point = _point(kind, noise_mode, tol, max_iter)
-        work = {"linear": 8, "sign": 2048}.get(kind, 8_000 if noise_mode == "zero" else 80_000)
-        _COMPILED[key] = jax.jit(lambda *p: map_points(point, p, work_per_point=work))
-    return _COMPILED[key]
+def _theory_kernel(alpha, noise, flip, sparsity, nonzero_variance, initial_snr, *, kind, noise_mode, tol, max_iter):
+    out = map_points(
+        _point(kind, noise_mode, tol, max_iter),
+        (alpha, noise, flip, sparsity, nonzero_variance, initial_snr),
+        work_per_point=_work(kind, noise_mode),
+    )
+    *values, converged, iterations, residual = out
+    return AMPTheory(*values, diagnostics(converged, iterations, residual))
 
 
 def _noise_mode(channel, noise) -> str:
@@ -364,6 +347,7 @@ def _noise_mode(channel, noise) -> str:
     return "zero"
 
 
+@validated(PARAMS, "theory")
 def theory(
     *,
     alpha,
@@ -395,7 +379,7 @@ def theory(
         tol, max_iter: relative tolerance on ``E`` and ``rho - E`` and the iteration cap per branch.
         dtype: ``"float64"`` (default) or ``"float32"``.
         on_failure: ``"warn"``, ``"raise"`` or ``"ignore"`` for points that did not converge
-            (their values are NaN with ``converged=False``).
+            (their values are NaN and flagged in ``diagnostics``).
 
     ``alpha``, ``noise``, ``flip``, ``sparsity``, ``nonzero_variance`` and ``initial_snr``
     broadcast together.
@@ -407,25 +391,24 @@ def theory(
         Barbier, Krzakala, Macris, Miolane, Zdeborova, PNAS 116 (2019) 5451 (arXiv:1708.03395),
         eqs. (9)-(11), Theorem 1 and Table 1; Zdeborova & Krzakala, Adv. Phys. 65 (2016) 453,
         section VI; Gardner & Derrida (1989), Gyorgyi & Tishby (1990) for the perceptron
-        (``test_error ~ 0.4417/alpha``, classification.md section 4).
+        (``test_error ~ 0.4417/alpha``, Opper & Haussler 1991).
     """
-    choice("on_failure", on_failure, FAILURE_MODES)
-    dtype = resolve_dtype(dtype)
-    tol = float(real_array("tol", tol, low=0.0, low_open=True))
-    max_iter = int(real_array("max_iter", max_iter, low=1.0))
-    p = validate_parameters(alpha, channel, noise, flip, sparsity, nonzero_variance, initial_snr)
+    check_flip(channel, flip)
+    tol = float(tol)
     if dtype == "float32":
         tol = max(tol, 1e-6)
-    fn = _compiled(p.channel, _noise_mode(p.channel, p.noise), tol, max_iter)
-    with precision(dtype):
-        args = as_dtype(dtype, p.alpha, p.noise, p.flip, p.sparsity, p.nonzero_variance, p.initial_snr)
-        if any(isinstance(a, jax.core.Tracer) for a in args):
-            out = fn(*jnp.broadcast_arrays(*args))
-        else:
-            out = padded_call(fn, args, (), p.shape)
-    return finalize(AMPTheory(*out), on_failure, f"Bayes-optimal state evolution ({p.channel} channel)")
+    static = dict(kind=channel, noise_mode=_noise_mode(channel, noise), tol=tol, max_iter=int(max_iter))
+    return evaluate(
+        _theory_kernel,
+        (alpha, noise, flip, sparsity, nonzero_variance, initial_snr),
+        static=static,
+        dtype=dtype,
+        on_failure=on_failure,
+        what=f"Bayes-optimal state evolution ({channel} channel)",
+    )
 
 
+@validated(STATE_EVOLUTION_PARAMS, "theory")
 def state_evolution(
     *,
     alpha,
@@ -444,42 +427,51 @@ def state_evolution(
     the GAMP iterate ``t`` of :func:`~overparam_theory.amp.simulate` started from the same side
     information.  Returns an array of shape ``broadcast shape + (n_steps + 1,)``.
     """
-    dtype = resolve_dtype(dtype)
-    n_steps = int(real_array("n_steps", n_steps, low=0.0))
-    p = validate_parameters(alpha, channel, noise, flip, sparsity, nonzero_variance, initial_snr)
-    fn = _compiled_trajectory(p.channel, _noise_mode(p.channel, p.noise), n_steps)
-    with precision(dtype):
-        args = as_dtype(dtype, p.alpha, p.noise, p.flip, p.sparsity, p.nonzero_variance, p.initial_snr)
-        (traj,) = padded_call(fn, args, (), p.shape)
-    return np.asarray(traj)
+    check_flip(channel, flip)
+    static = dict(kind=channel, noise_mode=_noise_mode(channel, noise), n_steps=int(n_steps))
+    out = evaluate(
+        _trajectory_kernel,
+        (alpha, noise, flip, sparsity, nonzero_variance, initial_snr),
+        static=static,
+        dtype=dtype,
+        on_failure="ignore",
+        what=f"state-evolution trajectory ({channel} channel)",
+    )
+    return out.mse
 
 
-_TRAJECTORIES: dict = {}
+class _Trajectory(NamedTuple):
+    mse: jax.Array  # grid shape + (n_steps + 1,)
+    diagnostics: Diagnostics  # a fixed number of steps: always OK
 
 
-def _compiled_trajectory(kind, noise_mode, n_steps):
-    key = (kind, noise_mode, n_steps)
-    if key not in _TRAJECTORIES:
+def _trajectory_point(kind, noise_mode, n_steps):
+    def one(alpha, noise, flip, sparsity, nonzero_variance, initial_snr):
+        channel = Channel(kind, noise, flip)
+        rho = sparsity * nonzero_variance
 
-        def one(alpha, noise, flip, sparsity, nonzero_variance, initial_snr):
-            channel = Channel(kind, noise, flip)
-            rho = sparsity * nonzero_variance
+        def step(state, _):
+            q, E = state
+            # noiseless perfect recovery stays at E = 0 (V = 0 has no finite SE map)
+            pinned = E < _FLOOR * rho
+            q_new, E_new, _, _ = se_map(
+                channel, alpha, sparsity, nonzero_variance, jnp.where(pinned, 0.5 * rho, q),
+                jnp.where(pinned, 0.5 * rho, E), noise_mode,
+            )
+            state = (jnp.where(pinned, rho, q_new), jnp.where(pinned, 0.0, E_new))
+            return state, state[1]
 
-            def step(state, _):
-                q, E = state
-                # noiseless perfect recovery stays at E = 0 (V = 0 has no finite SE map)
-                pinned = E < _FLOOR * rho
-                q_new, E_new, _, _ = se_map(
-                    channel, alpha, sparsity, nonzero_variance, jnp.where(pinned, 0.5 * rho, q),
-                    jnp.where(pinned, 0.5 * rho, E), noise_mode,
-                )
-                state = (jnp.where(pinned, rho, q_new), jnp.where(pinned, 0.0, E_new))
-                return state, state[1]
+        q0, E0, _ = prior_moments(initial_snr, sparsity, nonzero_variance)
+        _, traj = jax.lax.scan(step, (q0, E0), None, length=n_steps)
+        return (jnp.concatenate([E0[None], traj]),)
 
-            q0, E0, _ = prior_moments(initial_snr, sparsity, nonzero_variance)
-            _, traj = jax.lax.scan(step, (q0, E0), None, length=n_steps)
-            return (jnp.concatenate([E0[None], traj]),)
+    return one
 
-        work = {"linear": 8, "sign": 2048}.get(kind, 8_000 if noise_mode == "zero" else 80_000)
-        _TRAJECTORIES[key] = jax.jit(lambda *p: map_points(one, p, work_per_point=work))
-    return _TRAJECTORIES[key]
+
+def _trajectory_kernel(alpha, noise, flip, sparsity, nonzero_variance, initial_snr, *, kind, noise_mode, n_steps):
+    (traj,) = map_points(
+        _trajectory_point(kind, noise_mode, n_steps),
+        (alpha, noise, flip, sparsity, nonzero_variance, initial_snr),
+        work_per_point=_work(kind, noise_mode),
+    )
+    return _Trajectory(traj, ok(alpha.shape, traj.dtype))

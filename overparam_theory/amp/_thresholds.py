@@ -18,23 +18,27 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._precision import precision
-from .._validation import choice, real_array
+from .._spec import validated
+from ..numerics.diagnostics import Diagnostics, diagnostics
+from ..numerics.grid import evaluate
 from ..numerics.minimize import grid_then_newton
-from ._channels import CONTINUOUS_CHANNELS, PINNED_FRACTION
+from ._channels import PINNED_FRACTION
+from ._params import ALGORITHMIC_THRESHOLD_PARAMS, IT_THRESHOLD_PARAMS
 from ._priors import prior_moments
 
 _LOG_SNR_GRID = np.linspace(np.log(1e-4), np.log(1e12), 321)
 
 
+@validated(IT_THRESHOLD_PARAMS, "theory")
 def it_threshold(*, channel="linear", sparsity=1.0):
-    """``alpha_IT = sparsity / kappa`` of a noiseless continuous channel (module docstring)."""
-    channel = choice("channel", channel, CONTINUOUS_CHANNELS)
-    sparsity = real_array("sparsity", sparsity, low=0.0, high=1.0, low_open=True)
+    """``alpha_IT = sparsity / kappa`` of a noiseless continuous channel (``linear``, ``relu``,
+    ``abs``; module docstring)."""
     return np.asarray(sparsity / PINNED_FRACTION[channel], float)
 
 
@@ -45,18 +49,26 @@ def _neg_snr_mmse(log_snr, args):
     return -s * mmse
 
 
-@jax.jit
-def _sup(eps, v):
+class _Supremum(NamedTuple):
+    alpha: jax.Array
+    snr: jax.Array
+    diagnostics: Diagnostics
+
+
+def _sup_kernel(eps, v):
     def one(e, var):
         grid = jnp.asarray(_LOG_SNR_GRID, e.dtype)
         res = grid_then_newton(_neg_snr_mmse, grid, (e, var), xtol=1e-12)
         interior = -res.value
         # supremum at s -> inf (no interior maximum above the limit eps)
-        return jnp.where(res.at_upper | (interior < e), e, interior), jnp.exp(res.u), res.converged | res.at_upper
+        alpha = jnp.where(res.at_upper | (interior < e), e, interior)
+        return alpha, jnp.exp(res.u), res.converged | res.at_upper, res.iterations, res.residual
 
-    return jax.vmap(one)(eps, v)
+    alpha, snr, converged, iterations, residual = jax.vmap(one)(eps, v)
+    return _Supremum(alpha, snr, diagnostics(converged, iterations, residual))
 
 
+@validated(ALGORITHMIC_THRESHOLD_PARAMS, "theory")
 def algorithmic_threshold(*, sparsity, nonzero_variance=1.0, return_snr=False):
     """AMP threshold ``alpha_AMP(eps) = sup_s s mmse(s)`` of noiseless compressed sensing.
 
@@ -68,17 +80,14 @@ def algorithmic_threshold(*, sparsity, nonzero_variance=1.0, return_snr=False):
             SE at threshold).
 
     Returns:
-        ``alpha_AMP`` (array), or ``(alpha_AMP, s*)``.  Raises ``RuntimeError`` if the
-        maximisation did not converge at some point.
+        ``alpha_AMP`` (array), or ``(alpha_AMP, s*)``.  Raises
+        :class:`~overparam_theory.numerics.diagnostics.ConvergenceError` (a ``RuntimeError``)
+        if the maximisation did not converge at some point.
     """
-    eps = real_array("sparsity", sparsity, low=0.0, high=1.0, low_open=True)
-    v = real_array("nonzero_variance", nonzero_variance, low=0.0, low_open=True)
-    shape = np.broadcast_shapes(np.shape(eps), np.shape(v))
-    with precision("float64"):
-        e = jnp.asarray(np.broadcast_to(eps, shape).ravel(), jnp.float64)
-        var = jnp.asarray(np.broadcast_to(v, shape).ravel(), jnp.float64)
-        alpha, snr, ok = (np.asarray(a) for a in _sup(e, var))
-    if not ok.all():
-        raise RuntimeError(f"algorithmic_threshold: the maximisation over the SNR did not converge at {int((~ok).sum())} point(s)")
-    alpha, snr = alpha.reshape(shape), snr.reshape(shape)
-    return (alpha, snr) if return_snr else alpha
+    out = evaluate(
+        _sup_kernel,
+        (sparsity, nonzero_variance),
+        on_failure="raise",
+        what="algorithmic_threshold: the maximisation over the SNR",
+    )
+    return (out.alpha, out.snr) if return_snr else out.alpha

@@ -2,8 +2,8 @@
 
 ``theory`` / ``simulate`` share parameters (``alpha = n/N``, ``l1_penalty``, ``sparsity``,
 ``noise``, ``nonzero_variance``) and field names (``mse``, ``nnz_fraction``, ``train_error``).
-Conventions (``../shared/theory/regression.md`` section 5): ``A`` has i.i.d. ``N(0, 1/n)``
-entries, ``x_hat = argmin (1/2)||y - A x||^2 + l1_penalty ||x||_1`` (scikit-learn:
+Conventions (``docs/theory/lasso.md``): ``A`` has i.i.d. ``N(0, 1/n)`` entries,
+``x_hat = argmin (1/2)||y - A x||^2 + l1_penalty ||x||_1`` (scikit-learn:
 ``Lasso(alpha=l1_penalty / n, fit_intercept=False)``), ``x0_i ~ (1 - sparsity) delta_0 +
 sparsity N(0, nonzero_variance)``, ``noise`` the variance of ``w``.  ``threshold`` is the SE
 threshold parameter (the spec's ``alpha``).  References: Bayati & Montanari, IEEE TIT 2012
@@ -16,6 +16,9 @@ threshold parameter (the spec's ``alpha``).  References: Bayati & Montanari, IEE
 - :func:`simulate`, :func:`fit_lasso`: finite-size LASSO (FISTA in JAX, batched over seeds).
 """
 
+from .._spec import ModelSpec
+from ._params import FIELDS as _FIELDS
+from ._params import PARAMS as _PARAMS
 from ._simulation import LassoFit as LassoFit
 from ._simulation import LassoSimulation as LassoSimulation
 from ._simulation import fit_lasso as fit_lasso
@@ -27,7 +30,24 @@ from ._theory import phase_transition as phase_transition
 from ._theory import theory as theory
 from ._theory import threshold_min as threshold_min
 
-NAME = "lasso"
-PARAMETERS = ("alpha", "l1_penalty", "threshold", "sparsity", "noise", "nonzero_variance")
-GRID_PARAMETERS = ("alpha", "l1_penalty", "sparsity", "noise", "nonzero_variance")  # one value per grid point
-FIELDS = ("mse", "nnz_fraction", "train_error")
+SPEC = ModelSpec(
+    name="lasso",
+    summary="LASSO with i.i.d. Gaussian designs and a Bernoulli-Gaussian signal: AMP state evolution and calibration",
+    params=_PARAMS,
+    fields=_FIELDS,
+    theory=theory,
+    simulate=simulate,
+    references=(
+        "Bayati & Montanari, IEEE TIT 58(4) 2012 (arXiv:1008.2581), Thm 1.4 (risk), Prop. 1.3-1.4 (fixed point, calibration)",
+        "Donoho, Maleki & Montanari, PNAS 106(45) 2009 (state evolution, phase transition rho_SE)",
+        "Donoho, Maleki & Montanari, IEEE TIT 57(10) 2011 (noise sensitivity, minimax threshold)",
+    ),
+    dim=1000,
+    smoke=dict(alpha=[0.5, 1.5], l1_penalty=0.5, sparsity=0.2, noise=0.1),
+    smoke_dim=60,
+)
+
+NAME = SPEC.name
+PARAMETERS = SPEC.PARAMETERS
+GRID_PARAMETERS = SPEC.grid_params
+FIELDS = SPEC.compared_fields

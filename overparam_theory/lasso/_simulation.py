@@ -27,9 +27,10 @@ import numpy as np
 from .._montecarlo import resolve_devices, run_grid, seed_batched
 from .._precision import precision
 from .._results import Estimate, estimate
-from .._validation import choice, positive_int, real_array
-from ..numerics.fixed_point import ConvergenceError
-from ._theory import FAILURE_MODES, RESULT_FIELDS, validate_parameters
+from .._spec import validated
+from ..numerics.diagnostics import ConvergenceError
+from ._params import PARAMS
+from ._theory import RESULT_FIELDS, resolve_penalty
 
 SEED_BATCH_ELEMENTS = 1 << 25  # design entries held at once by the seed vmap (256 MiB in float64)
 
@@ -213,6 +214,7 @@ def _run_group(keys, lam, eps, v, s2, *, tol, max_iter, size, dim, devices):
     return jax.lax.map(per_point, (keys, lam, eps, v, s2))
 
 
+@validated(PARAMS, "simulate")
 def simulate(
     *,
     alpha,
@@ -250,22 +252,16 @@ def simulate(
             ``"all"`` or a list of devices to shard the seeds over.
         progress: print progress to stderr.
         dtype: ``"float64"`` only (the tolerance needs it).
-        on_failure: ``"warn"`` (default) or ``"raise"`` (``ConvergenceError``) when a solve
-            did not converge; its point is NaN in every case (``"ignore"``: NaN, no warning).
+        on_failure: ``"warn"`` (default; a ``RuntimeWarning``) or ``"raise"``
+            (``ConvergenceError``) when a FISTA solve did not converge; its point is NaN in
+            every case (``"ignore"``: NaN, no warning).
 
     Returns:
         :class:`LassoSimulation`.
     """
-    choice("solver", solver, ("fista",))
-    choice("dtype", dtype, ("float64",))
-    choice("on_failure", on_failure, FAILURE_MODES)
-    alpha, l1_penalty, _, sparsity, noise, nonzero_variance, shape = validate_parameters(
-        alpha, l1_penalty, threshold, sparsity, noise, nonzero_variance, need_l1=True
-    )
-    dim = positive_int("dim", dim, minimum=2)
-    n_seeds = positive_int("n_seeds", n_seeds, minimum=2)
-    max_iter = positive_int("max_iter", max_iter)
-    tol = float(real_array("tol", tol, low=0.0, low_open=True))
+    resolve_penalty(alpha, l1_penalty, threshold, simulate=True)
+    shape = np.broadcast_shapes(*(np.shape(v) for v in (alpha, l1_penalty, sparsity, noise, nonzero_variance)))
+    tol = float(tol)
     devices = resolve_devices(devices)
     a_b = np.broadcast_to(alpha, shape)
     lam_b = np.broadcast_to(l1_penalty, shape)

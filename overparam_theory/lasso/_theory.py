@@ -1,7 +1,7 @@
 """Asymptotic risk of the LASSO with Gaussian designs: AMP state evolution (SE) and calibration.
 
-Conventions (``../shared/theory/regression.md`` section 5; Bayati & Montanari 2012, Thm 1.4 and
-Prop. 1.3-1.4; Donoho, Maleki & Montanari, PNAS 2009 and IEEE TIT 2011):
+Conventions (``docs/theory/lasso.md``; Bayati & Montanari 2012, Thm 1.4 and Prop. 1.3-1.4;
+Donoho, Maleki & Montanari, PNAS 2009 and IEEE TIT 2011):
 
 - ``y = A x0 + w`` with ``A in R^{n x N}`` of i.i.d. ``N(0, 1/n)`` entries (columns of unit norm
   on average), ``w ~ N(0, noise I_n)`` (``noise = sigma^2`` is a *variance*);
@@ -33,13 +33,14 @@ strictly decreasing and ``tau*^2`` is its unique root, found by a bracketing roo
 upper bound from the soft-threshold risk bound ``r(mu) <= r(0) + mu^2``), never by plain
 iteration (which slows down without bound near the transition).
 
-Root searches (fixed point, calibration, ``threshold_min``, phase transition): :func:`_search`,
-the Illinois variant of regula falsi with bisection safeguards and a single evaluation site in
-one ``while_loop`` (so that the calibration, which nests the fixed point, is traced once), with
-a ``custom_jvp`` giving implicit-function derivatives (the iterations are never
-differentiated; same idea as :func:`~overparam_theory.numerics.roots.bracketed_root`, which
-evaluates ``f`` and its derivative at several sites and made the nested solve ~2x slower to
-compile).  Relative tolerance ``1e-14`` (``4 eps`` in float32).
+Root searches (fixed point, calibration, ``threshold_min``, phase transition):
+:func:`~overparam_theory.numerics.roots.expanding_root`, the Illinois variant of regula falsi
+with bisection safeguards and a single evaluation site in one ``while_loop`` (so that the
+calibration, which nests the fixed point, is traced once), with a ``custom_jvp`` giving
+implicit-function derivatives (the iterations are never differentiated).  Tolerances
+``numerics.solvers.Bracketed(xtol=1e-14, max_iter=300)`` (``xtol`` raised to ``4 eps`` in
+float32).  Failed points are NaN with a ``diagnostics`` status (``NO_BRACKET``, ``NONFINITE``,
+``MAX_ITERATIONS``).
 
 *Admissible thresholds*: the fixed point exists iff ``threshold > threshold_min(alpha)``, where
 ``threshold_min`` solves ``(2/alpha) g(t) = 1`` for ``alpha < 1`` and is ``0`` for ``alpha >= 1``
@@ -92,10 +93,10 @@ Predictions (``N -> inf`` almost surely):
 (``mse`` is evaluated as ``Psi``, which has no cancellation when ``tau*^2 ~ noise``.)
 """
 
+
 from __future__ import annotations
 
 import math
-from functools import partial
 from typing import NamedTuple
 
 import jax
@@ -103,21 +104,28 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy import special as jsp
 
-from .._precision import as_dtype, precision, resolve_dtype
-from .._results import finalize
-from .._validation import broadcast, choice, is_traced, real_array
-from ..numerics.batching import map_points, padded_call
+from .._spec import validated
+from .._validation import is_traced
+from ..numerics.batching import map_points
+from ..numerics.diagnostics import Diagnostics, Status, with_diagnostics
+from ..numerics.grid import evaluate
+from ..numerics.roots import expanding_root
+from ..numerics.solvers import Bracketed
+from ._params import ALPHA, FIELDS, PARAMS
 
-FAILURE_MODES = ("warn", "raise", "ignore")
-RESULT_FIELDS = ("mse", "nnz_fraction", "train_error")
+RESULT_FIELDS = tuple(f.name for f in FIELDS)
 
 _INV_SQRT_2 = 1.0 / math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _LOWER_OFFSET = 1e-10  # the calibration bracket starts at threshold_min + 1e-10 max(threshold_min, 1e-3)
 _NOISELESS_LOWER = 460.0  # noiseless tau^2 bracket starts at U exp(-460) ~ 1e-200 U
 _MIN_BUCKET = 8  # grids are padded to >= 8 points (one compiled program for small grids)
+_SOLVER = Bracketed(xtol=1e-14, max_iter=300)  # every root search (fixed point, calibration, thresholds)
+_OK = int(Status.OK)
+_DTYPE = next(p for p in PARAMS if p.name == "dtype" and p.role == "theory")
 
 
+@with_diagnostics
 class LassoTheory(NamedTuple):
     """Asymptotic LASSO quantities (AMP state evolution), shaped like the broadcast parameters.
 
@@ -129,10 +137,12 @@ class LassoTheory(NamedTuple):
         tau2: the SE fixed point ``tau*^2`` (effective noise variance of AMP).
         threshold: the SE threshold parameter (calibrated from ``l1_penalty``, or as given).
         l1_penalty: the LASSO penalty (as given, or calibrated from ``threshold``).
-        converged: every root solve of the point converged.
-        iterations: total root iterations (calibration + fixed point).
-        residual: ``|l1_penalty(threshold) - l1_penalty|`` of the calibration root
-            (``l1_penalty`` given), or ``|G(tau*^2)|`` of the fixed point (``threshold`` given).
+        diagnostics: :class:`~overparam_theory.numerics.diagnostics.Diagnostics` of the point's
+            root solves: ``status`` (the first failed solve's; ``OK`` when all converged),
+            ``iterations`` (calibration + fixed point) and ``residual``
+            (``|l1_penalty(threshold) - l1_penalty|`` of the calibration root when
+            ``l1_penalty`` is given, ``|G(tau*^2)|`` of the fixed point when ``threshold`` is);
+            ``converged``, ``status``, ``iterations``, ``residual`` are properties.
     """
 
     mse: jax.Array
@@ -141,9 +151,7 @@ class LassoTheory(NamedTuple):
     tau2: jax.Array
     threshold: jax.Array
     l1_penalty: jax.Array
-    converged: jax.Array
-    iterations: jax.Array
-    residual: jax.Array
+    diagnostics: Diagnostics
 
 
 # ---------------------------------------------------------------------------------------------
@@ -226,106 +234,23 @@ def _nnz(t, theta, eps, v):
 
 
 # ---------------------------------------------------------------------------------------------
-# A bracketing root search with one evaluation site (so that nested solves are traced once).
+# Root searches: numerics.roots.expanding_root (one evaluation site, so nested solves are traced once).
 
 
-class _Root(NamedTuple):
-    root: jax.Array
-    converged: jax.Array
-    iterations: jax.Array
-    residual: jax.Array
-
-
-def _search(f, lo, hi0, args, xtol=1e-14, max_iter=300):
-    """Root of ``f(x, args)[0]``, increasing through its root, with ``f(lo) < 0``.
-
-    ``f`` returns ``(value, aux)``; ``aux`` (a pytree, e.g. the inner fixed point) is returned at
-    the chosen point, so that callers need not recompute it.  A single ``while_loop`` whose
-    body evaluates ``f`` once: phase 0 checks ``f(lo) < 0``, phase 1 evaluates ``hi0`` and,
-    while ``f(hi) <= 0``, moves the lower end there and doubles the distance ``hi - lo`` (at most
-    64 times), phase 2 runs the Illinois variant of regula falsi, with a bisection step
-    whenever the bracket did not halve over the last two steps, until the bracket is ``xtol``
-    wide (relative to ``max(|x|, 1)``) or ``f = 0``.  Returns the evaluated point with the
-    smallest ``|f|``.  Derivative free, so that a nested solve inside ``f`` is traced once.
-    """
-    zero = jnp.zeros_like(lo + hi0)
-    xtol = max(xtol, 4.0 * float(jnp.finfo(zero.dtype).eps))  # attainable in float32 too
-    i0 = jnp.asarray(0, jnp.int32)
-    _, aux0 = jax.eval_shape(f, zero, args)
-    aux0 = jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), aux0)
-
-    def cond(st):
-        return (st["phase"] < 3) & (st["it"] < max_iter)
-
-    def body(st):
-        x = st["query"]
-        fx, aux = f(x, args)
-        a, fa, b, fb, side, phase, k = st["a"], st["fa"], st["b"], st["fb"], st["side"], st["phase"], st["k"]
-        p0, p1, p2 = phase == 0, phase == 1, phase == 2
-        found = p1 & (fx > 0)
-        new_a = p0 | (p1 & ~found) | (p2 & (fx <= 0))
-        new_b = found | (p2 & (fx > 0))
-        # Illinois: an end kept twice in a row has its function value halved.
-        fa = jnp.where(new_a, fx, jnp.where(p2 & (side == -1), 0.5 * fa, fa))
-        fb = jnp.where(new_b, fx, jnp.where(p2 & (side == 1), 0.5 * fb, fb))
-        a = jnp.where(new_a, x, a)
-        b = jnp.where(new_b, x, b)
-        side = jnp.where(p2, jnp.where(new_a, 1, -1), 0).astype(jnp.int32)  # +1: b kept, -1: a kept
-        k = k + p1.astype(jnp.int32)
-        fail = (p0 & ~(fx < 0)) | (p1 & ~found & (k >= 64)) | jnp.isnan(fx)
-        width = jnp.abs(b - a)
-        done = p2 & ((fx == 0) | (width <= xtol * jnp.maximum(jnp.abs(x), 1.0)))
-        phase = jnp.where(fail, 4, jnp.where(done, 3, jnp.where(p0, 1, jnp.where(found, 2, phase))))
-        # widths of the last two phase-2 brackets (inf before): regula falsi only while they halve
-        w1 = jnp.where(p2, width, jnp.inf)
-        w2 = jnp.where(p2, st["w1"], jnp.inf)
-        rf = a - fa * (b - a) / (fb - fa)
-        inside = (rf > jnp.minimum(a, b)) & (rf < jnp.maximum(a, b)) & (width <= 0.5 * st["w2"])
-        solve_query = jnp.where(inside, rf, 0.5 * (a + b))
-        expand_query = jnp.where(p0, hi0, lo + 2.0 * (x - lo))
-        better = jnp.abs(fx) <= st["best_f"]
-        pick = lambda new, old: jnp.where(better, new, old)
-        return dict(
-            query=jnp.where(phase == 2, solve_query, expand_query), a=a, fa=fa, b=b, fb=fb, side=side,
-            phase=phase, k=k, it=st["it"] + 1, w1=w1, w2=w2,
-            best=pick(x, st["best"]), best_f=pick(jnp.abs(fx), st["best_f"]),
-            best_aux=jax.tree_util.tree_map(pick, aux, st["best_aux"]),
-        )
-
-    inf = zero + jnp.inf
-    st0 = dict(query=lo + zero, a=lo + zero, fa=zero - 1.0, b=lo + zero, fb=zero + 1.0, side=i0, phase=i0, k=i0,
-               it=i0, w1=inf, w2=inf, best=lo + zero, best_f=inf, best_aux=aux0)
-    st = jax.lax.while_loop(cond, body, st0)
-    return _Root(st["best"], st["phase"] == 3, st["it"], st["best_f"]), st["best_aux"]
-
-
-@partial(jax.custom_jvp, nondiff_argnums=(0,))
 def _root(f, lo, hi0, args):
-    """:func:`_search` with implicit derivatives: ``dx = -(df/dargs . dargs) / (df/dx)`` and
-    ``d aux = (d aux/dx) dx + (d aux/dargs) dargs`` (the bracket does not move the root)."""
-    return _search(f, lo, hi0, args)
-
-
-@_root.defjvp
-def _root_jvp(f, primals, tangents):
-    lo, hi0, args = primals
-    dargs = tangents[2]
-    res, aux = _root(f, lo, hi0, args)
-    x = res.root
-    # One linearisation of f (traced once) gives every partial derivative.
-    _, f_lin = jax.linearize(f, x, args)
-    zero_args = jax.tree_util.tree_map(jnp.zeros_like, args)
-    df_dx, _ = f_lin(jnp.ones_like(x), zero_args)
-    df_dargs, _ = f_lin(jnp.zeros_like(x), dargs)
-    usable = res.converged & jnp.isfinite(df_dx) & (df_dx != 0)
-    dx = jnp.where(usable, -df_dargs / jnp.where(usable, df_dx, 1.0), 0.0)
-    _, daux = f_lin(dx, dargs)
-    float0 = lambda z: jnp.zeros(jnp.shape(z), dtype=jax.dtypes.float0)
-    return (res, aux), (_Root(dx, float0(res.converged), float0(res.iterations), jnp.zeros_like(res.residual)), daux)
+    return expanding_root(f, lo, hi0, args, solver=_SOLVER)
 
 
 def _no_aux(value):
     return value, ()
+
+
+def _first_failure(*statuses):
+    """The first status that is not ``OK`` (``OK`` when every one is)."""
+    out = statuses[-1]
+    for s in reversed(statuses[:-1]):
+        out = jnp.where(s != _OK, s, out)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -333,12 +258,18 @@ def _no_aux(value):
 
 
 def _threshold_min_point(delta):
+    """``(threshold_min, status, iterations, residual)`` at ``alpha = delta``."""
     below = delta < 1.0
     d = jnp.where(below, delta, 0.5)
     upper = jnp.sqrt(2.0 * jnp.log(1.0 / d)) + 3.0
     # (d - 1) + 1 - 2 g(t) = d - 2 g(t) increases from d - 1 < 0 at t = 0.
     res, _ = _root(_excess_f, jnp.zeros_like(d), upper, d)
-    return jnp.where(below, res.root, 0.0), jnp.where(below, res.converged, True)
+    return (
+        jnp.where(below, res.root, 0.0),
+        jnp.where(below, res.status, _OK),
+        jnp.where(below, res.iterations, 0),
+        jnp.where(below, res.residual, 0.0),
+    )
 
 
 def _excess_f(t, d):
@@ -356,12 +287,14 @@ def _stationarity(z, d):
 def _transition_point(delta):
     below = delta < 1.0
     d = jnp.where(below, delta, 0.5)
-    tmin, ok_min = _threshold_min_point(d)
+    tmin, st_min, it_min, _ = _threshold_min_point(d)
     res, _ = _root(_stationarity, tmin, tmin + 8.0, d)
     z = res.root
     rho = (((d - 1.0) + _one_minus_2g(z)) / d) / (z * z + _one_minus_2g(z))
     rho = jnp.where(below, rho, jnp.where(delta == 1.0, 1.0, jnp.inf))
-    return rho, jnp.where(below, z, 0.0), jnp.where(below, res.converged & ok_min, True)
+    status = jnp.where(below, _first_failure(st_min, res.status), _OK)
+    iterations = jnp.where(below, it_min + res.iterations, 0)
+    return rho, jnp.where(below, z, 0.0), status, iterations, jnp.where(below, res.residual, 0.0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -381,7 +314,7 @@ def _minus_G(x, args):
 
 class _FixedPoint(NamedTuple):
     tau2: jax.Array
-    converged: jax.Array
+    status: jax.Array
     iterations: jax.Array
     residual: jax.Array
 
@@ -402,7 +335,7 @@ def _fixed_point(theta, delta, eps, v, s2):
     tau2 = jnp.where(recovered, 0.0, jnp.where(finite, jnp.exp(res.root), jnp.inf))
     return _FixedPoint(
         tau2,
-        trivial | res.converged,
+        jnp.where(trivial, _OK, res.status),
         jnp.where(trivial, 0, res.iterations),
         jnp.where(trivial, 0.0, res.residual),
     )
@@ -432,14 +365,14 @@ def _threshold_point(delta, theta, eps, v, s2):
     fp = _fixed_point(theta, delta, eps, v, s2)
     mse, nnz, train = _observables(theta, fp, delta, eps, v)
     lam = _lambda_of(theta, fp.tau2, delta, eps, v)
-    return mse, nnz, train, fp.tau2, theta, lam, fp.converged, fp.iterations, fp.residual
+    return mse, nnz, train, fp.tau2, theta, lam, fp.status, fp.iterations, fp.residual
 
 
 def _calibration_f(theta, args):
     """``l1_penalty(threshold) - lam`` and, as auxiliary output, the fixed point there."""
     delta, eps, v, s2, lam = args
     fp = _fixed_point(theta, delta, eps, v, s2)
-    aux = (fp.tau2, fp.converged.astype(fp.tau2.dtype), fp.iterations.astype(fp.tau2.dtype), fp.residual)
+    aux = (fp.tau2, fp.status.astype(fp.tau2.dtype), fp.iterations.astype(fp.tau2.dtype), fp.residual)
     return _lambda_of(theta, fp.tau2, delta, eps, v) - lam, aux
 
 
@@ -452,29 +385,29 @@ def _slope0_excess(t, args):
 
 
 def _noiseless_min_l1_threshold(delta, eps):
-    """Largest root of ``slope0(threshold) = alpha`` (and whether one exists)."""
+    """Largest root of ``slope0(threshold) = alpha``, whether one exists, and the searches' status."""
     star, _ = _root(_dslope0, jnp.zeros_like(eps), 40.0 + jnp.zeros_like(eps), eps)
     t_star = star.root
     recovered = _slope0(t_star, eps) <= delta
     top = t_star + jnp.sqrt(delta / eps) + 1.0
     upper, _ = _root(_slope0_excess, t_star, top, (delta, eps))
-    return upper.root, recovered, star.converged & upper.converged
+    return upper.root, recovered, _first_failure(star.status, upper.status)
 
 
 def _l1_point(delta, lam, eps, v, s2):
     below = delta < 1.0
     least_squares = (~below) & (lam == 0)
-    t2, noiseless_recovered, ok_t2 = _noiseless_min_l1_threshold(delta, eps)
+    t2, noiseless_recovered, status_t2 = _noiseless_min_l1_threshold(delta, eps)
     basis_pursuit_exact = below & (lam == 0) & (s2 == 0) & noiseless_recovered
     explicit = least_squares | basis_pursuit_exact
 
     # Calibration bracket: just above threshold_min (l1_penalty -> -inf there for alpha < 1), or
     # threshold = 0 (l1_penalty = 0) for alpha >= 1; the upper end is found by doubling.
     # (The bracket does not move the root: no derivatives flow through it.)
-    tmin, ok_min = _threshold_min_point(jax.lax.stop_gradient(delta))
+    tmin, status_min, _, _ = _threshold_min_point(jax.lax.stop_gradient(delta))
     lo = jnp.where(below, tmin + _LOWER_OFFSET * jnp.maximum(tmin, 1e-3), 0.0)
     hi0 = jax.lax.stop_gradient(lo + 1.0 + lam / jnp.sqrt(s2 + eps * v / delta))
-    cal, (tau2_cal, conv_cal, it_cal, _) = _root(_calibration_f, lo, hi0, (delta, eps, v, s2, lam))
+    cal, (tau2_cal, status_fp, it_cal, _) = _root(_calibration_f, lo, hi0, (delta, eps, v, s2, lam))
 
     # Least squares (alpha >= 1, l1_penalty = 0): tau^2 = noise alpha / (alpha - 1) in closed form
     # (inf at alpha = 1 with noise; 0 without noise).  Noiseless basis pursuit below the
@@ -483,68 +416,69 @@ def _l1_point(delta, lam, eps, v, s2):
     tau2_ls = jnp.where(over, s2 * delta / jnp.where(over, delta - 1.0, 1.0), jnp.where(s2 > 0, jnp.inf, 0.0))
     theta = jnp.where(least_squares, 0.0, jnp.where(basis_pursuit_exact, t2, cal.root))
     tau2 = jnp.where(least_squares, tau2_ls, jnp.where(basis_pursuit_exact, 0.0, tau2_cal))
-    calibrated = cal.converged & ok_min & (conv_cal > 0)
-    converged = jnp.where(least_squares, True, jnp.where(basis_pursuit_exact, ok_t2, calibrated))
+    status_cal = _first_failure(cal.status, status_min, status_fp.astype(jnp.int32))
+    status = jnp.where(least_squares, _OK, jnp.where(basis_pursuit_exact, status_t2, status_cal))
     iterations = jnp.where(explicit, 0, cal.iterations + it_cal.astype(jnp.int32))
     residual = jnp.where(explicit, 0.0, cal.residual)
-    fp = _FixedPoint(tau2, converged, iterations, residual)
+    fp = _FixedPoint(tau2, status, iterations, residual)
     mse, nnz, train = _observables(theta, fp, delta, eps, v)
-    return mse, nnz, train, tau2, theta, lam, converged, iterations, residual
+    return mse, nnz, train, tau2, theta, lam, status, iterations, residual
 
 
-@jax.jit
-def _threshold_flat(alpha, theta, eps, v, s2):
-    return LassoTheory(*map_points(_threshold_point, (alpha, theta, eps, v, s2)))
+# ---------------------------------------------------------------------------------------------
+# Grid kernels (numerics.grid.evaluate: precision, buckets, compiled-program cache, failures).
 
 
-@jax.jit
-def _l1_flat(alpha, lam, eps, v, s2):
-    return LassoTheory(*map_points(_l1_point, (alpha, lam, eps, v, s2)))
+def _assemble(mse, nnz, train, tau2, theta, lam, status, iterations, residual):
+    return LassoTheory(mse, nnz, train, tau2, theta, lam, Diagnostics(status.astype(jnp.int32), iterations, residual))
 
 
-def _padded_call(flat_fn, *values, wrap=LassoTheory):
-    """Broadcast the grid and evaluate it padded to a power-of-two length of at least 8, so that
-    grids of similar size share one compiled program (a compile takes seconds, an evaluation
-    milliseconds); ``numerics.batching.padded_call`` does the work."""
-    shape = jnp.broadcast_shapes(*(jnp.shape(v) for v in values))
-    return wrap(*padded_call(flat_fn, values, (), shape, min_size=_MIN_BUCKET))
+def _threshold_kernel(alpha, theta, eps, v, s2):
+    return _assemble(*map_points(_threshold_point, (alpha, theta, eps, v, s2)))
 
 
-@jax.jit
-def _threshold_min_batch(alpha):
-    return map_points(_threshold_min_point, (alpha,))
+def _l1_kernel(alpha, lam, eps, v, s2):
+    return _assemble(*map_points(_l1_point, (alpha, lam, eps, v, s2)))
 
 
-@jax.jit
-def _transition_batch(alpha):
-    return map_points(_transition_point, (alpha,))
+class _ThresholdMin(NamedTuple):
+    threshold: jax.Array
+    diagnostics: Diagnostics
+
+
+class _Transition(NamedTuple):
+    rho: jax.Array
+    maximizer: jax.Array
+    diagnostics: Diagnostics
+
+
+def _threshold_min_kernel(alpha):
+    tmin, status, iterations, residual = map_points(_threshold_min_point, (alpha,))
+    return _ThresholdMin(tmin, Diagnostics(status.astype(jnp.int32), iterations, residual))
+
+
+def _transition_kernel(alpha):
+    rho, z, status, iterations, residual = map_points(_transition_point, (alpha,))
+    return _Transition(rho, z, Diagnostics(status.astype(jnp.int32), iterations, residual))
 
 
 # ---------------------------------------------------------------------------------------------
 # Public functions.
 
 
-def _alpha(alpha):
-    return real_array("alpha", alpha, low=0.0, low_open=True)
-
-
 def threshold_min(alpha, *, dtype="float64"):
     """Smallest admissible SE threshold: ``(2/alpha) g(t) = 1`` for ``alpha < 1``, ``0`` for ``alpha >= 1``.
 
     ``g(t) = (1 + t^2) Phi(-t) - t phi(t)``.  For thresholds above it the SE map has asymptotic
-    slope ``2 g(threshold) / alpha < 1`` and a unique fixed point (regression.md section 5;
-    Bayati & Montanari 2012, Prop. 1.3).  ``alpha = n/N > 0`` (broadcast array).
+    slope ``2 g(threshold) / alpha < 1`` and a unique fixed point (Bayati & Montanari 2012,
+    Prop. 1.3; ``docs/theory/lasso.md``).  ``alpha = n/N > 0`` (broadcast array).  Raises
+    :class:`~overparam_theory.numerics.diagnostics.ConvergenceError` (a ``RuntimeError``) if a
+    root search failed.
     """
-    dtype = resolve_dtype(dtype)
-    alpha = _alpha(alpha)
-    with precision(dtype):
-        (alpha_c,) = as_dtype(dtype, alpha)
-        tmin, ok = _padded_call(_threshold_min_batch, alpha_c, wrap=lambda *o: o)
-    if is_traced(tmin):
-        return tmin
-    if not np.all(np.asarray(ok)):
-        raise RuntimeError("lasso.threshold_min: root did not converge")  # pragma: no cover
-    return np.asarray(tmin)
+    alpha, dtype = ALPHA.check(alpha), _DTYPE.check(dtype)
+    out = evaluate(_threshold_min_kernel, (alpha,), dtype=dtype, on_failure="raise", what="lasso.threshold_min root",
+                   min_bucket=_MIN_BUCKET)
+    return out.threshold
 
 
 def phase_transition(alpha, *, dtype="float64", return_maximizer=False):
@@ -566,29 +500,17 @@ def phase_transition(alpha, *, dtype="float64", return_maximizer=False):
         alpha: ``n/N > 0`` (broadcast array).
         return_maximizer: also return the maximising ``z`` (the minimax threshold).
     """
-    dtype = resolve_dtype(dtype)
-    alpha = _alpha(alpha)
-    with precision(dtype):
-        (alpha_c,) = as_dtype(dtype, alpha)
-        rho, z, ok = _padded_call(_transition_batch, alpha_c, wrap=lambda *o: o)
-    if not is_traced(rho):
-        if not np.all(np.asarray(ok)):
-            raise RuntimeError("lasso.phase_transition: root did not converge")  # pragma: no cover
-        rho, z = np.asarray(rho), np.asarray(z)
-    return (rho, z) if return_maximizer else rho
+    alpha, dtype = ALPHA.check(alpha), _DTYPE.check(dtype)
+    out = evaluate(_transition_kernel, (alpha,), dtype=dtype, on_failure="raise", what="lasso.phase_transition root",
+                   min_bucket=_MIN_BUCKET)
+    return (out.rho, out.maximizer) if return_maximizer else out.rho
 
 
-def validate_parameters(alpha, l1_penalty, threshold, sparsity, noise, nonzero_variance, *, need_l1=False):
-    """Validate and broadcast the LASSO parameters (``ValueError`` naming the argument and range).
-
-    Returns ``(alpha, l1_penalty, threshold, sparsity, noise, nonzero_variance, shape)``; exactly
-    one of ``l1_penalty`` / ``threshold`` is not ``None``.
-    """
-    alpha = _alpha(alpha)
-    sparsity = real_array("sparsity", sparsity, low=0.0, high=1.0, low_open=True)
-    noise = real_array("noise", noise, low=0.0)
-    nonzero_variance = real_array("nonzero_variance", nonzero_variance, low=0.0, low_open=True)
-    if need_l1 and (threshold is not None or l1_penalty is None):
+def resolve_penalty(alpha, l1_penalty, threshold, *, simulate=False):
+    """The cross-field rules on ``l1_penalty`` / ``threshold`` (single values are checked by PARAMS):
+    exactly one of them (``simulate`` takes ``l1_penalty`` only), and a ``threshold`` above
+    ``threshold_min(alpha)`` (``0`` allowed for ``alpha > 1``).  ``ValueError`` otherwise."""
+    if simulate and (threshold is not None or l1_penalty is None):
         raise ValueError(
             "simulate takes l1_penalty (the LASSO penalty lam >= 0), not threshold; "
             "use theory(threshold=...).l1_penalty to convert"
@@ -598,15 +520,7 @@ def validate_parameters(alpha, l1_penalty, threshold, sparsity, noise, nonzero_v
             "give exactly one of l1_penalty (the LASSO penalty lam >= 0) and threshold (the SE threshold "
             f"> threshold_min(alpha)); got {'both' if l1_penalty is not None else 'neither'}"
         )
-    if l1_penalty is not None:
-        l1_penalty = real_array("l1_penalty", l1_penalty, low=0.0)
-        shape = broadcast(
-            alpha=alpha, l1_penalty=l1_penalty, sparsity=sparsity, noise=noise, nonzero_variance=nonzero_variance
-        )
-        return alpha, l1_penalty, None, sparsity, noise, nonzero_variance, shape
-    threshold = real_array("threshold", threshold, low=0.0)
-    shape = broadcast(alpha=alpha, threshold=threshold, sparsity=sparsity, noise=noise, nonzero_variance=nonzero_variance)
-    if not (is_traced(alpha) or is_traced(threshold)):
+    if threshold is not None and not (is_traced(alpha) or is_traced(threshold)):
         a_b, t_b = np.broadcast_arrays(alpha, threshold)
         tmin = threshold_min(a_b)
         ok = (t_b > tmin) | ((t_b == 0) & (a_b > 1))
@@ -618,9 +532,9 @@ def validate_parameters(alpha, l1_penalty, threshold, sparsity, noise, nonzero_v
                 f"(2/alpha) g(t) = 1 for alpha < 1, 0 for alpha >= 1; threshold = 0 is allowed for alpha > 1), "
                 f"got threshold={t_i:g}"
             )
-    return alpha, None, threshold, sparsity, noise, nonzero_variance, shape
 
 
+@validated(PARAMS, "theory")
 def theory(
     *,
     alpha,
@@ -638,7 +552,7 @@ def theory(
     ``A_ij ~ N(0, 1/n)``, ``w ~ N(0, noise I_n)``, ``x0_i ~ (1 - sparsity) delta_0 +
     sparsity N(0, nonzero_variance)``, ``n/N -> alpha``.  scikit-learn:
     ``Lasso(alpha=l1_penalty / n, fit_intercept=False)``.  See the module docstring
-    (and regression.md section 5) for the equations and the explicit special cases.
+    (and ``docs/theory/lasso.md``) for the equations and the explicit special cases.
 
     Args:
         alpha: ``n/N > 0`` (the spec's ``delta``).
@@ -652,7 +566,7 @@ def theory(
         nonzero_variance: variance ``v > 0`` of the non-zero coordinates.
         dtype: ``"float64"`` (default; x64 enabled locally) or ``"float32"``.
         on_failure: ``"warn"``, ``"raise"`` or ``"ignore"`` for points whose root solves did
-            not converge.
+            not converge (they are NaN and flagged in ``diagnostics``).
 
     All parameters broadcast together; the grid is evaluated by one jitted, vmapped call.
     Gradients (``jax.grad`` through this function) with respect to ``alpha``, ``l1_penalty``
@@ -670,16 +584,12 @@ def theory(
     References:
         M. Bayati, A. Montanari, The LASSO risk for Gaussian matrices, IEEE TIT 58(4), 2012
         (arXiv:1008.2581), Thm 1.4; D. L. Donoho, A. Maleki, A. Montanari, PNAS 106(45), 2009;
-        IEEE TIT 57(10), 2011; regression.md section 5.
+        IEEE TIT 57(10), 2011.
     """
-    choice("on_failure", on_failure, FAILURE_MODES)
-    dtype = resolve_dtype(dtype)
-    alpha, l1_penalty, threshold, sparsity, noise, nonzero_variance, _ = validate_parameters(
-        alpha, l1_penalty, threshold, sparsity, noise, nonzero_variance
-    )
-    with precision(dtype):
-        if l1_penalty is not None:
-            result = _padded_call(_l1_flat, *as_dtype(dtype, alpha, l1_penalty, sparsity, nonzero_variance, noise))
-        else:
-            result = _padded_call(_threshold_flat, *as_dtype(dtype, alpha, threshold, sparsity, nonzero_variance, noise))
-    return finalize(result, on_failure, "lasso state-evolution root")
+    resolve_penalty(alpha, l1_penalty, threshold)
+    what = "lasso state-evolution root"
+    if l1_penalty is not None:
+        grid, kernel = (alpha, l1_penalty, sparsity, nonzero_variance, noise), _l1_kernel
+    else:
+        grid, kernel = (alpha, threshold, sparsity, nonzero_variance, noise), _threshold_kernel
+    return evaluate(kernel, grid, dtype=dtype, on_failure=on_failure, what=what, min_bucket=_MIN_BUCKET)

@@ -11,6 +11,13 @@ Gradients with respect to ``args`` use the implicit function theorem,
 ``d root = -(df/dargs . dargs) / (df/dx)``, through :func:`jax.custom_jvp`: the iterations are
 never differentiated.  Convergence diagnostics are returned per point and never silently
 dropped: a lane that fails reports ``converged=False``.
+
+:func:`expanding_root` is the derivative-free variant for an increasing ``f`` whose upper
+bracket end is not known in advance (it is found by doubling) and whose evaluation is expensive
+to trace (e.g. ``f`` nests another root solve): one evaluation site per iteration (Illinois
+regula falsi with bisection safeguards), an auxiliary output carried from the chosen point, a
+:class:`~overparam_theory.numerics.diagnostics.Diagnostics` status, implicit derivatives, and
+tolerances from a :class:`~overparam_theory.numerics.solvers.Bracketed`.
 """
 
 from __future__ import annotations
@@ -20,6 +27,9 @@ from typing import Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
+
+from .diagnostics import Diagnostics, Status, with_diagnostics
+from .solvers import Bracketed
 
 
 class RootResult(NamedTuple):
@@ -132,3 +142,139 @@ def bracketed_root(
         :class:`RootResult` with ``root``, ``converged``, ``iterations``, ``residual``.
     """
     return _root(f, lower, upper, args, float(xtol), float(ftol), int(max_iter))
+
+
+# ---------------------------------------------------------------------------------------------
+# A derivative-free bracket search with one evaluation site (nested solves are traced once).
+
+
+@with_diagnostics
+class SearchResult(NamedTuple):
+    """Root found by :func:`expanding_root` (``converged``, ``status``, ``iterations`` and
+    ``residual`` are properties of ``diagnostics``).
+
+    Attributes:
+        root: the evaluated point with the smallest ``|f|``.
+        diagnostics: ``OK`` (the bracket met ``xtol`` or ``f = 0``), ``NO_BRACKET`` (``f(lower)
+            >= 0``, or no sign change after 64 doublings), ``NONFINITE`` (``f`` was NaN) or
+            ``MAX_ITERATIONS``; ``residual`` is ``|f(root)|``.
+    """
+
+    root: jax.Array
+    diagnostics: Diagnostics
+
+
+def _expanding_search(f, lower, upper_guess, args, xtol, max_iter):
+    lo, hi0 = lower, upper_guess
+    zero = jnp.zeros_like(lo + hi0)
+    xtol = max(xtol, 4.0 * float(jnp.finfo(zero.dtype).eps))  # attainable in float32 too
+    i0 = jnp.asarray(0, jnp.int32)
+    _, aux0 = jax.eval_shape(f, zero, args)
+    aux0 = jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), aux0)
+
+    def cond(st):
+        return (st["phase"] < 3) & (st["it"] < max_iter)
+
+    def body(st):
+        x = st["query"]
+        fx, aux = f(x, args)
+        a, fa, b, fb, side, phase, k = st["a"], st["fa"], st["b"], st["fb"], st["side"], st["phase"], st["k"]
+        p0, p1, p2 = phase == 0, phase == 1, phase == 2
+        found = p1 & (fx > 0)
+        new_a = p0 | (p1 & ~found) | (p2 & (fx <= 0))
+        new_b = found | (p2 & (fx > 0))
+        # Illinois: an end kept twice in a row has its function value halved.
+        fa = jnp.where(new_a, fx, jnp.where(p2 & (side == -1), 0.5 * fa, fa))
+        fb = jnp.where(new_b, fx, jnp.where(p2 & (side == 1), 0.5 * fb, fb))
+        a = jnp.where(new_a, x, a)
+        b = jnp.where(new_b, x, b)
+        side = jnp.where(p2, jnp.where(new_a, 1, -1), 0).astype(jnp.int32)  # +1: b kept, -1: a kept
+        k = k + p1.astype(jnp.int32)
+        fail = (p0 & ~(fx < 0)) | (p1 & ~found & (k >= 64)) | jnp.isnan(fx)
+        width = jnp.abs(b - a)
+        done = p2 & ((fx == 0) | (width <= xtol * jnp.maximum(jnp.abs(x), 1.0)))
+        phase = jnp.where(fail, 4, jnp.where(done, 3, jnp.where(p0, 1, jnp.where(found, 2, phase))))
+        # widths of the last two phase-2 brackets (inf before): regula falsi only while they halve
+        w1 = jnp.where(p2, width, jnp.inf)
+        w2 = jnp.where(p2, st["w1"], jnp.inf)
+        rf = a - fa * (b - a) / (fb - fa)
+        inside = (rf > jnp.minimum(a, b)) & (rf < jnp.maximum(a, b)) & (width <= 0.5 * st["w2"])
+        solve_query = jnp.where(inside, rf, 0.5 * (a + b))
+        expand_query = jnp.where(p0, hi0, lo + 2.0 * (x - lo))
+        better = jnp.abs(fx) <= st["best_f"]
+        pick = lambda new, old: jnp.where(better, new, old)  # noqa: E731
+        return dict(
+            query=jnp.where(phase == 2, solve_query, expand_query), a=a, fa=fa, b=b, fb=fb, side=side,
+            phase=phase, k=k, it=st["it"] + 1, w1=w1, w2=w2, nan=jnp.isnan(fx),
+            best=pick(x, st["best"]), best_f=pick(jnp.abs(fx), st["best_f"]),
+            best_aux=jax.tree_util.tree_map(pick, aux, st["best_aux"]),
+        )
+
+    inf = zero + jnp.inf
+    st0 = dict(query=lo + zero, a=lo + zero, fa=zero - 1.0, b=lo + zero, fb=zero + 1.0, side=i0, phase=i0, k=i0,
+               it=i0, w1=inf, w2=inf, nan=jnp.zeros(zero.shape, bool), best=lo + zero, best_f=inf, best_aux=aux0)
+    st = jax.lax.while_loop(cond, body, st0)
+    phase = st["phase"]
+    failed = jnp.where(st["nan"], int(Status.NONFINITE), int(Status.NO_BRACKET))
+    status = jnp.where(phase == 3, int(Status.OK), jnp.where(phase == 4, failed, int(Status.MAX_ITERATIONS)))
+    return SearchResult(st["best"], Diagnostics(status.astype(jnp.int32), st["it"], st["best_f"])), st["best_aux"]
+
+
+@partial(jax.custom_jvp, nondiff_argnums=(0, 1))
+def _expanding_root(f, solver, lower, upper_guess, args):
+    return _expanding_search(f, lower, upper_guess, args, solver.xtol, solver.max_iter)
+
+
+def _zero_tangent(leaf):
+    if jnp.issubdtype(jnp.result_type(leaf), jnp.inexact):
+        return jnp.zeros_like(leaf)
+    return jnp.zeros(jnp.shape(leaf), dtype=jax.dtypes.float0)
+
+
+@_expanding_root.defjvp
+def _expanding_root_jvp(f, solver, primals, tangents):
+    lower, upper_guess, args = primals
+    dargs = tangents[2]
+    res, aux = _expanding_root(f, solver, lower, upper_guess, args)
+    x = res.root
+    # One linearisation of f (traced once) gives every partial derivative.
+    _, f_lin = jax.linearize(f, x, args)
+    zero_args = jax.tree_util.tree_map(jnp.zeros_like, args)
+    df_dx, _ = f_lin(jnp.ones_like(x), zero_args)
+    df_dargs, _ = f_lin(jnp.zeros_like(x), dargs)
+    usable = res.converged & jnp.isfinite(df_dx) & (df_dx != 0)
+    dx = jnp.where(usable, -df_dargs / jnp.where(usable, df_dx, 1.0), 0.0)
+    _, daux = f_lin(dx, dargs)
+    return (res, aux), (jax.tree_util.tree_map(_zero_tangent, res)._replace(root=dx), daux)
+
+
+def expanding_root(f: Callable, lower, upper_guess, args=(), *, solver: Bracketed = Bracketed()):
+    """Root of ``f(x, args)[0]``, a function increasing through its root with ``f(lower) < 0``,
+    when no upper bracket end is known: ``(SearchResult, aux)``.
+
+    ``f`` returns ``(value, aux)``; ``aux`` (a pytree, e.g. the solution of a solve nested in
+    ``f``) is returned at the chosen point, so that callers need not recompute it.  One
+    ``while_loop`` whose body evaluates ``f`` once: phase 0 checks ``f(lower) < 0``, phase 1
+    evaluates ``upper_guess`` and, while ``f(hi) <= 0``, moves the lower end there and doubles
+    the distance ``hi - lower`` (at most 64 times), phase 2 runs the Illinois variant of regula
+    falsi, with a bisection step whenever the bracket did not halve over the last two steps,
+    until the bracket is ``solver.xtol`` wide relative to ``max(|x|, 1)`` (raised to ``4 eps`` of
+    the working dtype) or ``f = 0``; at most ``solver.max_iter`` evaluations.  Returns the
+    evaluated point with the smallest ``|f|``.
+
+    Derivative free (so a nested solve inside ``f`` is traced once; :func:`bracketed_root`
+    evaluates ``f`` and its slope at several sites), with implicit derivatives through
+    :func:`jax.custom_jvp`: ``dx = -(df/dargs . dargs) / (df/dx)`` and ``d aux = (d aux/dx) dx +
+    (d aux/dargs) dargs`` (one linearisation of ``f``; the bracket does not move the root).
+
+    Args:
+        f: ``f(x, args) -> (value, aux)``, traceable; increasing through its root.
+        lower: a point with ``f(lower) < 0`` (else ``NO_BRACKET``).
+        upper_guess: first trial upper end (``> lower``); doubled away from ``lower`` until ``f > 0``.
+        args: pytree of parameters; the root and ``aux`` are differentiable with respect to it.
+        solver: :class:`~overparam_theory.numerics.solvers.Bracketed` tolerances.
+
+    Returns:
+        ``(SearchResult, aux)``.
+    """
+    return _expanding_root(f, solver, lower, upper_guess, args)
