@@ -1,5 +1,7 @@
 """Kernel ridge regression (eigenlearning) theory: identities, the ridge mapping, limits,
-properties and bad input.  regression.md section 4."""
+properties and bad input.  docs/theory/kernel.md (Simon et al. 2023; Bordelon et al. 2020)."""
+
+import argparse
 
 import jax
 import numpy as np
@@ -119,3 +121,45 @@ def test_bad_input(kwargs, name):
     base.update(kwargs)
     with pytest.raises(ValueError, match=name):
         kernel.theory(**base)
+
+
+@pytest.mark.parametrize(
+    "kwargs,name",
+    [
+        (dict(eigenvalues=-ETA), "eigenvalues"),
+        (dict(target=V[:10]), "target"),
+        (dict(n_samples=[10.0, float("inf")]), "n_samples"),
+    ],
+)
+def test_to_ridge_parameters_bad_input(kwargs, name):
+    base = dict(n_samples=10, ridge=0.1, eigenvalues=ETA, target=V) | kwargs
+    with pytest.raises(ValueError, match=name):
+        kernel.to_ridge_parameters(**base)
+
+
+def test_declaration_and_diagnostics():
+    assert kernel.PARAMETERS == ("n_samples", "ridge", "noise", "eigenvalues", "target")
+    assert kernel.GRID_PARAMETERS == ("n_samples", "ridge", "noise")
+    assert kernel.FIELDS == ("test_error", "excess_risk", "bias", "variance", "train_error")
+    assert kernel.SPEC.dim is None
+    kt = kernel.theory(n_samples=[10, 20], ridge=[[0.0], [0.1]], eigenvalues=ETA, target=V)
+    for leaf in jax.tree_util.tree_leaves(kt.diagnostics):
+        assert np.shape(leaf) == (2, 2)
+    assert kt.converged.all() and np.all(kt.status == 0)
+
+
+def test_cli_options_build_the_spectrum_and_target():
+    options = {opt.name: opt.parse(opt.default) for opt in kernel.SPEC.cli_options}
+    grid = {"n_samples": np.array([10.2, 9.8, 20.0, 30.4]), "ridge": np.array([1e-3])}
+    kwargs = kernel.SPEC.cli_build(options, grid)
+    k = np.arange(1, 2001.0)
+    np.testing.assert_allclose(kwargs["eigenvalues"], k**-1.5, rtol=1e-15)
+    np.testing.assert_allclose(kwargs["target"], 1 / k, rtol=1e-15)
+    np.testing.assert_array_equal(grid["n_samples"], [10.0, 20.0, 30.0])  # integers, duplicates removed
+    parse = {opt.name: opt.parse for opt in kernel.SPEC.cli_options}
+    assert parse["kernel_spectrum"]("power-law:50,2") == ("power-law", 50, 2.0)
+    for text in ("power-law:50.5,2", "power-law:50", "exponential:3"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            parse["kernel_spectrum"](text)
+    with pytest.raises(argparse.ArgumentTypeError):
+        parse["target"]("power-law:x")

@@ -1,7 +1,9 @@
-"""Random-features theory (Mei & Montanari 2022; regression.md section 3): activation
+"""Random-features theory (Mei & Montanari 2022; docs/theory/random_features.md): activation
 coefficients, the spec's independent analytic checks, the Gaussian-equivalent cross-check,
 properties, gradients, optimal ridge and bad input."""
 
+import argparse
+import inspect
 import math
 
 import jax
@@ -251,6 +253,9 @@ def test_optimal_ridge_edges():
         (dict(alpha=1.0, width=1.0, nonlinear_signal=float("nan")), "nonlinear_signal"),
         (dict(alpha=1.0, width=1.0, activation="swish"), "activation must be one of"),
         (dict(alpha=1.0, width=1.0, activation=3.0), "activation must be a name"),
+        (dict(alpha=1.0, width=1.0, activation=np.ones(3)), "activation must be a name"),
+        (dict(alpha=1.0, width=1.0, activation_kink=[0.0, 1.0]), "activation_kink"),
+        (dict(alpha=1.0, width=1.0, activation_kink="zero"), "activation_kink"),
         (dict(alpha=1.0, width=1.0, activation=lambda x: x if x > 0 else 0.0), "JAX-traceable"),
         (dict(alpha=1.0, width=1.0, activation="linear"), "mu_star = 0"),
         (dict(alpha=[1.0, 2.0], width=[1.0, 2.0, 3.0]), "incompatible shapes"),
@@ -259,3 +264,38 @@ def test_optimal_ridge_edges():
 def test_bad_input(kwargs, match):
     with pytest.raises(ValueError, match=match):
         rf.theory(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        (dict(alpha=0.0, width=1.0), "alpha"),
+        (dict(alpha=1.0, width=1.0, noise=-1.0), "noise"),
+        (dict(alpha=1.0, width=1.0, ridge=0.1), "unknown argument"),
+        (dict(alpha=1.0, width=1.0, activation="swish"), "activation must be one of"),
+        (dict(alpha=1.0, width=1.0, on_failure="nope"), "on_failure"),
+    ],
+)
+def test_optimal_ridge_bad_input(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        rf.optimal_ridge(**kwargs)
+
+
+def test_declaration_lists_every_keyword():
+    """PARAMETERS names every model keyword of theory and simulate (activation_kink included)."""
+    theory_kw = set(inspect.signature(rf.theory).parameters) - {"dtype", "on_failure"}
+    assert set(rf.PARAMETERS) == theory_kw and "activation_kink" in rf.PARAMETERS
+    assert theory_kw <= set(inspect.signature(rf.simulate).parameters)
+    assert rf.GRID_PARAMETERS == ("alpha", "width", "ridge", "signal", "nonlinear_signal", "noise")
+    assert rf.FIELDS == ("excess_risk", "bias", "variance", "bias_factor", "variance_factor")
+
+
+def test_activation_object_and_cli_option():
+    by_name = rf.theory(alpha=[0.5, 2.0], width=1.5, ridge=0.01, activation="tanh")
+    by_object = rf.theory(alpha=[0.5, 2.0], width=1.5, ridge=0.01, activation=rf.activation("tanh"))
+    np.testing.assert_array_equal(by_name.excess_risk, by_object.excess_risk)
+    (option,) = rf.SPEC.cli_options
+    assert option.name == "activation" and option.parse(option.default) == "relu"
+    assert rf.SPEC.cli_build({"activation": option.parse("Tanh")}, {}) == {"activation": "tanh"}
+    with pytest.raises(argparse.ArgumentTypeError, match="relu"):
+        option.parse("swish")

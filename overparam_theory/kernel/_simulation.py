@@ -1,6 +1,7 @@
 """Finite-size simulation of kernel ridge regression with a synthetic kernel of given spectrum.
 
-The synthetic kernel of ``regression.md`` section 4: features ``phi_k(x) = z_k`` with
+The synthetic kernel of ``docs/theory/kernel.md`` (Simon et al. 2023; Bordelon, Canatar & Pehlevan
+2020, with Gaussian eigenfunctions): features ``phi_k(x) = z_k`` with
 ``z ~ N(0, I_M)`` (orthonormal under the data distribution), ``K(x, x') = sum_k eta_k z_k z'_k``,
 target ``f*(x) = sum_k v_k z_k``, labels ``y = f*(x) + eps``, ``eps ~ N(0, noise)``.  The
 predictor ``f_hat(x) = k(x)^T (K + ridge I_n)^{-1} y`` has coefficients
@@ -22,7 +23,9 @@ import numpy as np
 from .._montecarlo import resolve_devices, run_grid, seed_batched
 from .._precision import precision
 from .._results import Estimate, estimate
-from ._theory import validate_parameters
+from .._spec import validated
+from ._params import PARAMS
+from ._theory import check_target
 
 
 class KernelSimulation(NamedTuple):
@@ -68,6 +71,7 @@ def _run_group(keys, ridge, noise, eig, v, *, size, devices):
     return jax.lax.map(lambda p: seed_batched(one, p[0], (p[1], p[2], eig, v), devices), (keys, ridge, noise))
 
 
+@validated(PARAMS, "simulate")
 def simulate(
     *,
     n_samples,
@@ -86,9 +90,12 @@ def simulate(
     set and noise per point; ``seed``, ``devices`` and ``progress`` as in
     :func:`overparam_theory.ridge.simulate`.  Cost per seed ``O(n^2 M + n^3)`` for ``M`` modes.
     """
-    n, ridge, noise, eig, tgt, shape = validate_parameters(n_samples, ridge, noise, eigenvalues, target)
+    check_target(eigenvalues, target)
+    n, eig, tgt = n_samples, eigenvalues, target
+    # The theory takes real n; a simulation needs whole sample counts (not a PARAMS constraint).
     if np.any(n != np.rint(n)):
         raise ValueError(f"n_samples must be integers for simulation, got {n}")
+    shape = np.broadcast_shapes(np.shape(n), np.shape(ridge), np.shape(noise))
     devices = resolve_devices(devices)
     n_flat = np.broadcast_to(n, shape).astype(int).ravel()
     ridge_b = np.broadcast_to(ridge, shape).ravel()

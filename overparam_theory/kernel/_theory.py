@@ -1,6 +1,6 @@
 """Kernel ridge regression learning curves from a kernel spectrum (eigenlearning theory).
 
-Conventions (``../shared/theory/regression.md`` section 4): kernel
+Conventions (``docs/theory/kernel.md``): kernel
 ``K(x, x') = sum_k eta_k phi_k(x) phi_k(x')`` with eigenfunctions orthonormal under the data
 distribution; target ``f*(x) = sum_k v_k phi_k(x)`` (``target`` holds the coefficients ``v_k``,
 not their squares); labels ``y = f*(x) + eps`` with ``Var eps = noise`` (a variance);
@@ -21,7 +21,7 @@ Bordelon, Canatar & Pehlevan 2020; Jacot et al. 2020):
 Ridgeless (``ridge = 0``) needs more positive-eigenvalue modes ``M+`` than samples for
 ``kappa > 0``; with ``M+ <= n`` it is least squares on the ``M+`` modes: ``kappa = 0``,
 ``L_k = 1`` on them, ``E0 = n/(n - M+)`` (``inf`` at ``M+ = n``).  Bordelon et al.'s
-``kappa_BCP = n kappa`` and ``gamma = sum_k L_k^2 / n`` (docs/conventions.md).  This is
+``kappa_BCP = n kappa`` and ``gamma = sum_k L_k^2 / n`` (``docs/conventions.md``).  This is
 anisotropic ridge regression (``overparam_theory.ridge``) with ``Sigma``'s eigenvalues
 ``eta_k``, per-direction teacher ``v_k^2/eta_k``, ``alpha = n/M`` and ``ridge_linear =
 ridge/n``; :func:`to_ridge_parameters` converts.
@@ -35,13 +35,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._precision import as_dtype, precision, resolve_dtype
-from .._results import finalize
-from .._validation import broadcast, choice, real_array
+from .._spec import validated
 from ..numerics import spectra as _spectra
 from ..numerics.batching import map_points
+from ..numerics.diagnostics import Diagnostics, diagnostics, with_diagnostics
+from ..numerics.grid import evaluate
+from ._params import MODEL_PARAMS, PARAMS
 
 
+@with_diagnostics
 class KernelTheory(NamedTuple):
     """Eigenlearning predictions, shaped like the broadcast parameters (``learnability`` has a
     trailing mode axis).
@@ -54,7 +56,9 @@ class KernelTheory(NamedTuple):
         learnability: ``L_k = eta_k/(eta_k + kappa)``, shape ``(..., K)``.
         effective_ridge: ``kappa`` (Simon et al.; ``kappa_BCP = n kappa``).
         overfitting_coefficient: ``E0 = n/(n - sum L_k^2)``.
-        converged, iterations, residual: diagnostics of the ``kappa`` root.
+        diagnostics: :class:`~overparam_theory.numerics.diagnostics.Diagnostics` of the
+            ``kappa`` root (the ridgeless least-squares branch is closed form: status OK,
+            0 iterations); ``converged``, ``status``, ``iterations``, ``residual`` are properties.
     """
 
     test_error: jax.Array
@@ -65,31 +69,17 @@ class KernelTheory(NamedTuple):
     learnability: jax.Array
     effective_ridge: jax.Array
     overfitting_coefficient: jax.Array
-    converged: jax.Array
-    iterations: jax.Array
-    residual: jax.Array
+    diagnostics: Diagnostics
 
 
-FAILURE_MODES = ("warn", "raise", "ignore")
-
-
-def validate_parameters(n_samples, ridge, noise, eigenvalues, target):
-    """Validate and broadcast the kernel parameters (``ValueError`` naming the argument)."""
-    n_samples = real_array("n_samples", n_samples, low=0.0, low_open=True)
-    ridge = real_array("ridge", ridge, low=0.0)
-    noise = real_array("noise", noise, low=0.0)
-    eig = real_array("eigenvalues", eigenvalues, low=0.0)
-    if eig.ndim != 1 or eig.size == 0:
-        raise ValueError(f"eigenvalues must be a non-empty 1-D array of kernel eigenvalues, got shape {eig.shape}")
-    if not np.any(eig > 0):
-        raise ValueError("eigenvalues must contain a positive eigenvalue")
-    tgt = real_array("target", target)
-    if tgt.shape != eig.shape:
+def check_target(eigenvalues, target):
+    """Cross-field rule shared with the simulator (single values are checked by ``PARAMS``):
+    one target coefficient per eigenvalue."""
+    if np.shape(target) != np.shape(eigenvalues):
         raise ValueError(
-            f"target must hold one coefficient v_k per eigenvalue: length {eig.shape[0]}, got shape {tgt.shape}"
+            f"target must hold one coefficient v_k per eigenvalue: length {np.shape(eigenvalues)[0]}, "
+            f"got shape {np.shape(target)}"
         )
-    shape = broadcast(n_samples=n_samples, ridge=ridge, noise=noise)
-    return n_samples, ridge, noise, eig, tgt, shape
 
 
 def _point(n, ridge, noise, eig, v2):
@@ -119,12 +109,11 @@ def _point(n, ridge, noise, eig, v2):
     return bias, variance, train, learn, kappa, e0, converged, iterations, residual
 
 
-@jax.jit
-def _curve(n, ridge, noise, eig, v2):
-    n, ridge, noise = jnp.broadcast_arrays(n, ridge, noise)
+def _curve(n, ridge, noise, eig, target):
     bias, var, train, learn, kappa, e0, conv, its, res = map_points(
-        _point, (n, ridge, noise), (eig, v2), work_per_point=eig.size
+        _point, (n, ridge, noise), (eig, target**2), work_per_point=eig.size
     )
+    # A point whose root did not converge is reported as NaN *and* flagged, never as a number.
     keep = lambda v: jnp.where(conv, v, jnp.nan)
     return KernelTheory(
         keep(bias + var + noise),
@@ -135,12 +124,11 @@ def _curve(n, ridge, noise, eig, v2):
         jnp.where(conv[..., None], learn, jnp.nan),
         kappa,
         e0,
-        conv,
-        its,
-        res,
+        diagnostics(conv, its, res),
     )
 
 
+@validated(PARAMS, "theory")
 def theory(*, n_samples, ridge=0.0, noise=0.0, eigenvalues, target, dtype="float64", on_failure="warn") -> KernelTheory:
     """Kernel ridge regression learning curve (test, train, learnabilities, ``kappa``).
 
@@ -158,23 +146,27 @@ def theory(*, n_samples, ridge=0.0, noise=0.0, eigenvalues, target, dtype="float
         Simon et al., TMLR 2023 (arXiv:2110.03922); Bordelon, Canatar & Pehlevan, ICML 2020
         (arXiv:2002.02561); Canatar, Bordelon & Pehlevan, Nat. Commun. 12, 2914 (2021).
     """
-    choice("on_failure", on_failure, FAILURE_MODES)
-    dtype = resolve_dtype(dtype)
-    n, ridge, noise, eig, tgt, shape = validate_parameters(n_samples, ridge, noise, eigenvalues, target)
-    n, ridge, noise, eig, tgt = as_dtype(dtype, n, ridge, noise, eig, tgt)
-    with precision(dtype):
-        result = _curve(n, ridge, noise, eig, tgt**2)
-    return finalize(result, on_failure, "kernel effective-regularisation root")
+    check_target(eigenvalues, target)
+    return evaluate(
+        _curve,
+        (n_samples, ridge, noise),
+        (eigenvalues, target),
+        dtype=dtype,
+        on_failure=on_failure,
+        what="kernel effective-regularisation root",
+    )
 
 
-def to_ridge_parameters(*, n_samples, ridge, eigenvalues, target):
-    """The anisotropic-ridge parameters of the same problem (``regression.md`` section 4).
+@validated(MODEL_PARAMS[:2] + MODEL_PARAMS[3:], "theory")
+def to_ridge_parameters(*, n_samples, ridge=0.0, eigenvalues, target):
+    """The anisotropic-ridge parameters of the same problem (``docs/theory/kernel.md``).
 
     Returns a dict with ``alpha = n/M``, ``ridge = ridge/n`` (penalty on the averaged loss),
     ``spectrum`` (eigenvalues ``eta_k``, weight ``1/M`` each) and ``teacher_power =
     v_k^2/eta_k`` (per-direction coefficient, multiplicity one), for
     :func:`overparam_theory.ridge.theory`; its ``excess_risk`` equals this module's.
     """
+    check_target(eigenvalues, target)
     eig = np.asarray(eigenvalues, float)
     v = np.asarray(target, float)
     with np.errstate(divide="ignore", invalid="ignore"):

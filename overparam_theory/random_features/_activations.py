@@ -4,8 +4,8 @@ For ``G ~ N(0, 1)`` (Mei & Montanari 2022, Assumption / Definition 1):
 
     mu0 = E sigma(G),   mu1 = E[G sigma(G)],   mu_star^2 = E sigma(G)^2 - mu0^2 - mu1^2,
 
-``mu_star^2`` being the variance of the *nonlinear* part of ``sigma`` (regression.md section 3
-pitfall: not ``E sigma^2 - mu0^2``).  Built-in activations use closed forms where they exist
+``mu_star^2`` being the variance of the *nonlinear* part of ``sigma`` (not ``E sigma^2 - mu0^2``;
+``docs/theory/random_features.md``, section 3).  Built-in activations use closed forms where they exist
 (relu, erf, quadratic, linear) and Gauss-Hermite quadrature otherwise (tanh, sigmoid; smooth
 and entire-like, so 128 nodes give ~1e-15).  A user callable is integrated with the kink-split
 rule of :func:`~overparam_theory.numerics.gaussian.expect_normal_split` when ``kink`` is given,
@@ -85,6 +85,21 @@ def coefficients_by_quadrature(fn, *, kink=None, n_nodes: int = 128):
         return float(m0), float(m1), float(m2)
 
 
+def check_activation(name: str, value):
+    """The check of the ``activation`` parameter (before its coefficients are computed): a
+    built-in name, an :class:`Activation` or a callable; returns ``value`` unchanged.  Whether a
+    callable traces under JAX and is elementwise is checked by :func:`resolve_activation`."""
+    if isinstance(value, Activation) or callable(value):
+        return value
+    if isinstance(value, str):
+        if value not in BUILTINS:
+            raise ValueError(f"{name} must be one of {', '.join(map(repr, BUILTINS))} or a callable; got {value!r}")
+        return value
+    raise ValueError(
+        f"{name} must be a name ({', '.join(BUILTINS)}), an Activation or a JAX-traceable callable; got {value!r}"
+    )
+
+
 def resolve_activation(activation, *, kink=None, n_nodes: int = 128) -> Activation:
     """A built-in name (``relu``, ``tanh``, ``erf``, ``sigmoid``, ``quadratic``, ``linear``) or a
     JAX-traceable callable ``sigma: array -> array`` (elementwise) -> :class:`Activation`.
@@ -92,15 +107,14 @@ def resolve_activation(activation, *, kink=None, n_nodes: int = 128) -> Activati
     Raises ``ValueError`` for unknown names, non-callables, callables that JAX cannot trace or
     that are not elementwise, and activations whose coefficients are not finite.
     """
+    check_activation("activation", activation)
     if isinstance(activation, Activation):
         return activation
     if isinstance(activation, str):
-        if activation not in BUILTINS:
-            raise ValueError(f"activation must be one of {', '.join(map(repr, BUILTINS))} or a callable; got {activation!r}")
         fn, builtin_kink, closed = BUILTINS[activation]
         moments = closed if closed is not None else coefficients_by_quadrature(fn, kink=builtin_kink, n_nodes=n_nodes)
         name = activation
-    elif callable(activation):
+    else:  # a callable (check_activation refused anything else)
         fn = activation
         name = getattr(activation, "__name__", type(activation).__name__)
         try:
@@ -114,8 +128,6 @@ def resolve_activation(activation, *, kink=None, n_nodes: int = 128) -> Activati
         if getattr(out, "shape", None) != (3, 5):
             raise ValueError(f"activation {name!r} must be elementwise (shape in = shape out); got {out}")
         moments = coefficients_by_quadrature(fn, kink=kink, n_nodes=n_nodes)
-    else:
-        raise ValueError(f"activation must be a name ({', '.join(BUILTINS)}) or a callable; got {activation!r}")
     mu0, mu1, second = moments
     if not all(np.isfinite([mu0, mu1, second])):
         raise ValueError(f"activation {name!r}: E sigma(G), E G sigma(G) or E sigma(G)^2 is not finite")

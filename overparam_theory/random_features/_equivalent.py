@@ -26,13 +26,48 @@ discretised MP law this reproduces Theorem 1 to ~1e-15 (tests/test_random_featur
 
 from __future__ import annotations
 
+import dataclasses
 from typing import NamedTuple
 
 import numpy as np
 
-from .._validation import positive_int, real_array
+from .._spec import Instance, Integer, Param, validated
+from .._validation import is_traced
 from ..numerics import spectra as _spectra
 from ._activations import resolve_activation
+from ._params import ACTIVATION, ACTIVATION_KINK, ALPHA, NOISE, NONLINEAR_SIGNAL, RIDGE, SIGNAL, WIDTH
+
+
+def _single(param: Param) -> Param:
+    """``param`` restricted to one number (the Gaussian equivalent is built for one point)."""
+    interval = param.constraint
+
+    def check(name, value):
+        arr = interval.check(name, value)
+        if not is_traced(arr) and np.ndim(arr) != 0:
+            raise ValueError(f"{name} must be a single number ({interval.describe()}), got an array of shape {np.shape(arr)}")
+        return arr
+
+    return dataclasses.replace(
+        param, constraint=Instance("a single number: " + interval.describe(), check), grid=False, cli=False
+    )
+
+
+_N_NODES = Param("n_nodes", Integer(1), 400, role="theory", help="quadrature nodes of the limit spectrum")
+_EQUIVALENT_PARAMS = (
+    _single(WIDTH),
+    ACTIVATION,
+    _single(SIGNAL),
+    _single(NONLINEAR_SIGNAL),
+    _single(NOISE),
+    Param("dim", Integer(1), None, nullable=True, role="theory",
+          help="None: the proportional limit; an integer d: one finite draw of Theta and beta_1"),
+    Param("seed", Integer(0), 0, role="theory", help="NumPy seed of the finite draw (dim given)"),
+    _N_NODES,
+    ACTIVATION_KINK,
+)
+_RIDGE_PARAMS = (ALPHA, _single(WIDTH), RIDGE, ACTIVATION, _single(SIGNAL), _single(NONLINEAR_SIGNAL), _single(NOISE),
+                 _N_NODES, ACTIVATION_KINK)
 
 
 class GaussianEquivalent(NamedTuple):
@@ -60,6 +95,7 @@ class GaussianEquivalent(NamedTuple):
     mu_star: float
 
 
+@validated(_EQUIVALENT_PARAMS, "theory")
 def gaussian_equivalent(
     *,
     width,
@@ -85,10 +121,7 @@ def gaussian_equivalent(
             finite instance exactly (``N = round(width d)`` eigenvalues of weight ``1/N``).
         n_nodes: quadrature nodes of the limit spectrum.
     """
-    width = float(real_array("width", width, low=0.0, low_open=True))
-    f1 = float(real_array("signal", signal, low=0.0))
-    fstar = float(real_array("nonlinear_signal", nonlinear_signal, low=0.0))
-    tau2 = float(real_array("noise", noise, low=0.0))
+    width, f1, fstar, tau2 = float(width), float(signal), float(nonlinear_signal), float(noise)
     act = resolve_activation(activation, kink=activation_kink)
     mu1, ms2 = act.mu1, act.mu_star**2
     if dim is None:
@@ -98,7 +131,7 @@ def gaussian_equivalent(
         with np.errstate(divide="ignore", invalid="ignore"):
             tpow = np.where(omega > 0, w * width * mu1**2 * f1 * s / np.where(omega > 0, omega, 1.0) ** 2, 0.0)
     else:
-        d = positive_int("dim", dim)
+        d = dim
         n_feat = max(1, int(round(width * d)))
         rng = np.random.default_rng(seed)
         theta = rng.standard_normal((n_feat, d))
@@ -118,18 +151,36 @@ def gaussian_equivalent(
     return GaussianEquivalent(spectrum, tpow, approx, tau2 + approx, act.mu0, act.mu1, act.mu_star)
 
 
-def to_ridge_parameters(*, alpha, width, ridge=0.0, activation="relu", signal=1.0, nonlinear_signal=0.0, noise=0.0, n_nodes: int = 400):
+@validated(_RIDGE_PARAMS, "theory")
+def to_ridge_parameters(
+    *,
+    alpha,
+    width,
+    ridge=0.0,
+    activation="relu",
+    signal=1.0,
+    nonlinear_signal=0.0,
+    noise=0.0,
+    n_nodes: int = 400,
+    activation_kink=None,
+):
     """Anisotropic-ridge parameters of the Gaussian-equivalent problem (proportional limit).
 
     Returns ``(params, offset)``: ``overparam_theory.ridge.theory(**params).excess_risk +
     offset`` is the random-features ``excess_risk`` (``offset`` = the approximation error).
     ``width`` must be a scalar (the spectrum depends on it); ``alpha`` and ``ridge`` broadcast.
+    ``activation_kink`` as in :func:`~overparam_theory.random_features.theory`.
     """
     ge = gaussian_equivalent(
-        width=width, activation=activation, signal=signal, nonlinear_signal=nonlinear_signal, noise=noise, n_nodes=n_nodes
+        width=width,
+        activation=activation,
+        signal=signal,
+        nonlinear_signal=nonlinear_signal,
+        noise=noise,
+        n_nodes=n_nodes,
+        activation_kink=activation_kink,
     )
-    alpha = np.asarray(real_array("alpha", alpha, low=0.0, low_open=True))
-    ridge = np.asarray(real_array("ridge", ridge, low=0.0))
+    alpha, ridge = np.asarray(alpha), np.asarray(ridge)
     params = {
         "alpha": alpha / float(width),
         "ridge": float(width) * ridge,

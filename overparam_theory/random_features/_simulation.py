@@ -1,6 +1,6 @@
 """Finite-size Monte Carlo simulation of random-features ridge regression (same parameters as ``theory``).
 
-For each parameter point and seed (regression.md section 3, the model of Mei & Montanari 2022):
+For each parameter point and seed (the model of Mei & Montanari 2022; ``docs/theory/random_features.md``):
 
 - ``n = round(alpha * dim) >= 1`` inputs and ``N = round(width * dim) >= 1`` weights, i.i.d.
   uniform on the sphere of radius ``sqrt(dim)`` (normalised Gaussian vectors);
@@ -47,9 +47,10 @@ import numpy as np
 from .._montecarlo import resolve_devices, run_grid, seed_batched
 from .._precision import precision
 from .._results import Estimate, estimate
-from .._validation import positive_int
+from .._spec import validated
 from ..numerics.linalg import ridge_solve
-from ._theory import validate_parameters
+from ._activations import resolve_activation
+from ._params import PARAMS
 
 FIELDS = ("excess_risk", "bias", "variance", "bias_factor", "variance_factor")
 TEST_CHUNK = 1024  # test points evaluated at once per seed (memory: TEST_CHUNK x N per seed)
@@ -194,6 +195,7 @@ def size_groups(n, N, *, spread=4):
     return code, shapes
 
 
+@validated(PARAMS, "simulate")
 def simulate(
     *,
     alpha,
@@ -239,11 +241,9 @@ def simulate(
     Returns:
         :class:`RandomFeaturesSimulation`; every observable is an :class:`~overparam_theory.Estimate`.
     """
-    alpha, width, ridge, signal, nonlinear_signal, noise, act, shape = validate_parameters(
-        alpha, width, ridge, signal, nonlinear_signal, noise, activation, activation_kink
-    )
-    dim = positive_int("dim", dim)
-    n_test = max(2000, 10 * dim) if n_test is None else positive_int("n_test", n_test)
+    act = resolve_activation(activation, kink=activation_kink)
+    shape = np.broadcast_shapes(*(np.shape(v) for v in (alpha, width, ridge, signal, nonlinear_signal, noise)))
+    n_test = max(2000, 10 * dim) if n_test is None else n_test
     devices = resolve_devices(devices)
     n_b = np.rint(np.broadcast_to(alpha, shape) * dim).astype(int)
     N_b = np.rint(np.broadcast_to(width, shape) * dim).astype(int)

@@ -1,6 +1,6 @@
 """Random-features ridge regression: exact asymptotic test error (Mei & Montanari 2022).
 
-Conventions (``../shared/theory/regression.md`` section 3; docs/conventions.md):
+Conventions (``docs/theory/random_features.md``; ``docs/conventions.md``):
 
 - inputs ``x_i ~ Unif(S^{d-1}(sqrt d))``, ``i = 1..n``; fixed random weights
   ``theta_j ~ Unif(S^{d-1}(sqrt d))``, ``j = 1..N``; features ``z_j(x) = sigma(<theta_j, x>/sqrt d)``;
@@ -21,7 +21,7 @@ scalar root ``x = -chi in (0, x_max)`` of the strictly decreasing
     F(x) = (psi_1 - h(x)) (psi_2 - h(x)) - y^2 x,    h(x) = x + zeta^2 x / (1 + zeta^2 x),
 
 with ``h(x_max) = min(psi_1, psi_2)`` (the C+ branch: ``nu_1 = i a``, ``nu_2 = i b``, ``a, b > 0``,
-``x = ab``; regression.md section 3, "Branch resolution").  Theorem 1 then gives
+``x = ab``; ``docs/theory/random_features.md`` section 4).  Theorem 1 then gives
 
     B = E1/E0,   V = E2/E0,   R = F_1^2 B + (tau^2 + F_*^2) V + F_*^2
 
@@ -40,17 +40,17 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._precision import as_dtype, precision, resolve_dtype
-from .._results import finalize
-from .._validation import broadcast, choice, real_array
+from .._spec import validated
 from ..numerics.batching import map_points
+from ..numerics.diagnostics import Diagnostics, diagnostics, with_diagnostics
+from ..numerics.grid import evaluate
 from ..numerics.minimize import grid_then_newton
 from ..numerics.roots import bracketed_root
 from ._activations import Activation, resolve_activation
+from ._params import PARAMS
 
-FAILURE_MODES = ("warn", "raise", "ignore")
 
-
+@with_diagnostics
 class RandomFeaturesTheory(NamedTuple):
     """Asymptotic random-features quantities, shaped like the broadcast parameters.
 
@@ -61,8 +61,9 @@ class RandomFeaturesTheory(NamedTuple):
         bias_factor: ``B`` of Theorem 1 (the error per unit linear-signal power).
         variance_factor: ``V`` of Theorem 1 (per unit noise variance).
         chi: ``nu_1 nu_2`` at ``xi = i sqrt(psi_1 psi_2 ridge_bar)`` (``chi <= 0``).
-        converged, iterations, residual: diagnostics of the scalar root (the ridgeless branch is
-            closed form: ``True``, ``0``, ``0``).
+        diagnostics: :class:`~overparam_theory.numerics.diagnostics.Diagnostics` of the scalar
+            root (the ridgeless branch is closed form: status OK, 0 iterations); ``converged``,
+            ``status``, ``iterations``, ``residual`` are properties.
     """
 
     excess_risk: jax.Array
@@ -71,22 +72,7 @@ class RandomFeaturesTheory(NamedTuple):
     bias_factor: jax.Array
     variance_factor: jax.Array
     chi: jax.Array
-    converged: jax.Array
-    iterations: jax.Array
-    residual: jax.Array
-
-
-def validate_parameters(alpha, width, ridge, signal, nonlinear_signal, noise, activation, activation_kink=None):
-    """Validate and broadcast (``ValueError`` naming the argument); resolves the activation."""
-    alpha = real_array("alpha", alpha, low=0.0, low_open=True)
-    width = real_array("width", width, low=0.0, low_open=True)
-    ridge = real_array("ridge", ridge, low=0.0)
-    signal = real_array("signal", signal, low=0.0)
-    nonlinear_signal = real_array("nonlinear_signal", nonlinear_signal, low=0.0)
-    noise = real_array("noise", noise, low=0.0)
-    act = resolve_activation(activation, kink=activation_kink)
-    shape = broadcast(alpha=alpha, width=width, ridge=ridge, signal=signal, nonlinear_signal=nonlinear_signal, noise=noise)
-    return alpha, width, ridge, signal, nonlinear_signal, noise, act, shape
+    diagnostics: Diagnostics
 
 
 def _h(x, z2):
@@ -131,7 +117,7 @@ def _e0(chi, psi1, psi2, z2):
 
 
 def bias_variance_factors(chi, psi1, psi2, z2):
-    """``(E1/E0, E2/E0)`` of Mei & Montanari Theorem 1 (regression.md section 3, verbatim)."""
+    """``(E1/E0, E2/E0)`` of Mei & Montanari Theorem 1 (the polynomials verbatim)."""
     z4, z6 = z2 * z2, z2 * z2 * z2
     c2, c3 = chi * chi, chi * chi * chi
     c4, c5 = c2 * c2, c2 * c3
@@ -180,15 +166,15 @@ def _point(psi2, psi1, lam, f1, fstar, tau2, z2, mu_star2):
     return bias + variance, bias, variance, b_fac, v_fac, chi, converged, iterations, residual
 
 
-@jax.jit
 def _curve(alpha, width, ridge, signal, nonlinear_signal, noise, z2, mu_star2):
-    params = jnp.broadcast_arrays(alpha, width, ridge, signal, nonlinear_signal, noise)
-    out = map_points(_point, tuple(params), (z2, mu_star2))
+    out = map_points(_point, (alpha, width, ridge, signal, nonlinear_signal, noise), (z2, mu_star2))
     conv = out[6]
+    # A point whose root did not converge is reported as NaN *and* flagged, never as a number.
     masked = [jnp.where(conv, o, jnp.nan) for o in out[:5]]
-    return RandomFeaturesTheory(*masked, *out[5:])
+    return RandomFeaturesTheory(*masked, out[5], diagnostics(*out[6:]))
 
 
+@validated(PARAMS, "theory")
 def theory(
     *,
     alpha,
@@ -228,25 +214,28 @@ def theory(
         S. Mei, A. Montanari, Comm. Pure Appl. Math. 75(4) 2022 (arXiv:1908.05355), Definition 1,
         Theorem 1 and Theorem 3.
     """
-    choice("on_failure", on_failure, FAILURE_MODES)
-    dtype = resolve_dtype(dtype)
-    alpha, width, ridge, signal, nonlinear_signal, noise, act, shape = validate_parameters(
-        alpha, width, ridge, signal, nonlinear_signal, noise, activation, activation_kink
+    act = _nonlinear_activation(activation, activation_kink)
+    return evaluate(
+        _curve,
+        (alpha, width, ridge, signal, nonlinear_signal, noise),
+        ((act.mu1 / act.mu_star) ** 2, act.mu_star**2),
+        dtype=dtype,
+        on_failure=on_failure,
+        what="random-features fixed point",
     )
-    _require_nonlinear(act)
-    z2 = (act.mu1 / act.mu_star) ** 2
-    with precision(dtype):
-        result = _curve(*as_dtype(dtype, alpha, width, ridge, signal, nonlinear_signal, noise, z2, act.mu_star**2))
-    return finalize(result, on_failure, "random-features fixed point")
 
 
-def _require_nonlinear(act):
+def _nonlinear_activation(activation, kink):
+    """The resolved activation (cross-field: a callable is integrated with its ``kink``); the
+    theory needs a nonlinear part, ``mu_star > 0``."""
+    act = resolve_activation(activation, kink=kink)
     if act.mu_star == 0:
         raise ValueError(
             f"activation {act.name!r} has mu_star = 0 (no nonlinear part): the Mei-Montanari formulas need "
             "mu_star > 0 (zeta = mu1/mu_star and ridge/mu_star^2 are infinite); linear random features "
             "are a random projection of the inputs and are not covered by this theory"
         )
+    return act
 
 
 def activation(spec, *, kink=None, n_nodes: int = 128) -> Activation:
@@ -255,8 +244,10 @@ def activation(spec, *, kink=None, n_nodes: int = 128) -> Activation:
     return resolve_activation(spec, kink=kink, n_nodes=n_nodes)
 
 
+@with_diagnostics
 class RandomFeaturesOptimalRidge(NamedTuple):
-    """Optimal ``ridge`` per point and the random-features quantities there."""
+    """Optimal ``ridge`` per point and the random-features quantities there (``diagnostics``:
+    of the penalty search, as in :class:`RandomFeaturesTheory`)."""
 
     ridge: jax.Array
     excess_risk: jax.Array
@@ -264,12 +255,11 @@ class RandomFeaturesOptimalRidge(NamedTuple):
     variance: jax.Array
     bias_factor: jax.Array
     variance_factor: jax.Array
-    converged: jax.Array
-    iterations: jax.Array
-    residual: jax.Array
+    diagnostics: Diagnostics
 
 
 _LOG_RIDGE_GRID = np.linspace(np.log(1e-8), np.log(1e4), 73)
+_OPTIMAL_PARAMS = tuple(p for p in PARAMS if p.name != "ridge")
 
 
 def _risk_at_log_ridge(u, args):
@@ -291,15 +281,16 @@ def _optimum_point(psi2, psi1, f1, fstar, tau2, z2, mu_star2):
     return (lam, *values, converged, best.iterations, best.residual)
 
 
-@jax.jit
 def _optimum(alpha, width, signal, nonlinear_signal, noise, z2, mu_star2):
-    params = jnp.broadcast_arrays(alpha, width, signal, nonlinear_signal, noise)
-    out = map_points(_optimum_point, tuple(params), (z2, mu_star2), work_per_point=len(_LOG_RIDGE_GRID))
+    out = map_points(
+        _optimum_point, (alpha, width, signal, nonlinear_signal, noise), (z2, mu_star2), work_per_point=len(_LOG_RIDGE_GRID)
+    )
     conv = out[6]
     masked = [jnp.where(conv, o, jnp.nan) for o in out[1:6]]
-    return RandomFeaturesOptimalRidge(out[0], *masked, *out[6:])
+    return RandomFeaturesOptimalRidge(out[0], *masked, diagnostics(*out[6:]))
 
 
+@validated(_OPTIMAL_PARAMS, "theory")
 def optimal_ridge(
     *,
     alpha,
@@ -322,13 +313,12 @@ def optimal_ridge(
     Optimal regularisation removes the interpolation peak at ``width = alpha`` (Mei &
     Montanari 2022, section 3.2).
     """
-    choice("on_failure", on_failure, FAILURE_MODES)
-    dtype = resolve_dtype(dtype)
-    alpha, width, _, signal, nonlinear_signal, noise, act, shape = validate_parameters(
-        alpha, width, 0.0, signal, nonlinear_signal, noise, activation, activation_kink
+    act = _nonlinear_activation(activation, activation_kink)
+    return evaluate(
+        _optimum,
+        (alpha, width, signal, nonlinear_signal, noise),
+        ((act.mu1 / act.mu_star) ** 2, act.mu_star**2),
+        dtype=dtype,
+        on_failure=on_failure,
+        what="random-features optimal-ridge search",
     )
-    _require_nonlinear(act)
-    z2 = (act.mu1 / act.mu_star) ** 2
-    with precision(dtype):
-        result = _optimum(*as_dtype(dtype, alpha, width, signal, nonlinear_signal, noise, z2, act.mu_star**2))
-    return finalize(result, on_failure, "random-features optimal-ridge search")

@@ -1,0 +1,157 @@
+"""The random-features model's declared parameters and fields (the contract of
+:mod:`overparam_theory._spec`), and its command-line option ``--activation``."""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from .._spec import CliOption, Field, Instance, Integer, Interval, Param, simulate_options, theory_options
+from .._validation import is_traced, real_array
+from ._activations import BUILTINS, check_activation
+
+
+def _check_kink(name, value):
+    """A single real number (the location of the activation's kink)."""
+    if is_traced(value):
+        return value
+    arr = real_array(name, value)
+    if arr.ndim != 0:
+        raise ValueError(f"{name} must be None or a single real number, got an array of shape {arr.shape}")
+    return float(arr)
+
+
+ALPHA = Param(
+    "alpha",
+    Interval(0.0, low_open=True),
+    grid=True,
+    help="samples per input dimension n/d",
+    symbol="psi_2 = n/d",
+    cli_default="0.2:3:15",
+    differentiable=True,
+)
+WIDTH = Param(
+    "width",
+    Interval(0.0, low_open=True),
+    grid=True,
+    help="random features per input dimension N/d; the interpolation peak of the ridgeless fit is at width = alpha",
+    symbol="psi_1 = N/d",
+    cli_default="1",
+    differentiable=True,
+)
+RIDGE = Param(
+    "ridge",
+    Interval(0.0),
+    0.0,
+    grid=True,
+    help="ridge penalty (N ridge/d)||a||^2 added to the averaged loss (1/n) sum (y - a^T z)^2; 0 is the min-norm interpolator",
+    symbol="lambda",
+    convention="the penalty carries the factor N/d: (N ridge/d)||a||^2 on the averaged loss (Mei & Montanari); "
+    "scikit-learn Ridge(alpha = n N ridge/d, fit_intercept=False) on the features",
+    cli_default="1e-3",
+    differentiable=True,
+)
+ACTIVATION = Param(
+    "activation",
+    Instance(
+        "a built-in name (" + ", ".join(BUILTINS) + "), an Activation or a JAX-traceable elementwise callable",
+        check_activation,
+        ("swish", 3.5, None, np.ones(3)),
+    ),
+    "relu",
+    help="activation sigma of the features sigma(<theta, x>/sqrt d); its Hermite coefficients mu0, mu1, mu_star "
+    "enter the theory, which needs mu_star > 0 ('linear' is refused)",
+    symbol="sigma",
+)
+SIGNAL = Param(
+    "signal",
+    Interval(0.0),
+    1.0,
+    grid=True,
+    help="power of the linear part of the target ||beta_1||^2",
+    symbol="F_1^2",
+    cli_default="1",
+    differentiable=True,
+)
+NONLINEAR_SIGNAL = Param(
+    "nonlinear_signal",
+    Interval(0.0),
+    0.0,
+    grid=True,
+    help="power of the nonlinear part of the target E f_NL^2",
+    symbol="F_*^2",
+    cli_default="0",
+    differentiable=True,
+)
+NOISE = Param(
+    "noise",
+    Interval(0.0),
+    0.0,
+    grid=True,
+    help="label-noise variance (a variance); excess_risk excludes the test-label noise",
+    symbol="tau^2",
+    cli_default="0.25",
+    differentiable=True,
+)
+ACTIVATION_KINK = Param(
+    "activation_kink",
+    Instance("None or a single real number", _check_kink, ("text", float("nan"), np.array([0.0, 1.0]))),
+    None,
+    nullable=True,
+    help="for a callable activation with a kink (abs, relu-like): its location, so that the Hermite "
+    "coefficients are integrated with the split Gauss-Hermite rule",
+)
+
+MODEL_PARAMS = (ALPHA, WIDTH, RIDGE, ACTIVATION, SIGNAL, NONLINEAR_SIGNAL, NOISE, ACTIVATION_KINK)
+
+PARAMS = (
+    MODEL_PARAMS
+    + theory_options()
+    + simulate_options(
+        200,
+        16,
+        Param(
+            "n_test",
+            Integer(1),
+            None,
+            nullable=True,
+            role="simulate",
+            help="fresh test points per seed (default max(2000, 10 dim)), evaluated in chunks of 1024",
+        ),
+    )
+)
+
+FIELDS = (
+    Field("excess_risk", "E_x (f(x) - a_hat^T z(x))^2, test-label noise excluded (Mei & Montanari's R)"),
+    Field("bias", "the error with noiseless labels, F_1^2 B + F_*^2 (V + 1)"),
+    Field("variance", "the part of excess_risk due to the label noise, tau^2 V"),
+    Field("bias_factor", "B of Theorem 1: the error per unit linear-signal power"),
+    Field("variance_factor", "V of Theorem 1: the error per unit noise variance"),
+)
+
+
+def parse_activation(text: str) -> str:
+    """A built-in activation name (``argparse.ArgumentTypeError`` otherwise)."""
+    name = str(text).strip().lower()
+    if name not in BUILTINS:
+        raise argparse.ArgumentTypeError(f"invalid activation {text!r}: choose from {', '.join(BUILTINS)}")
+    return name
+
+
+CLI_OPTIONS = (
+    CliOption(
+        "activation",
+        parse_activation,
+        "relu",
+        "activation sigma of the features sigma(<theta, x>/sqrt d): one of " + ", ".join(BUILTINS) + "; its "
+        "Hermite coefficients mu0, mu1, mu_star enter the theory ('linear' has mu_star = 0 and is refused "
+        "by the theory)",
+        metavar="NAME",
+    ),
+)
+
+
+def cli_build(options: dict, grid: dict) -> dict:
+    """The ``activation`` keyword from the parsed ``--activation`` name."""
+    return {"activation": options["activation"]}
