@@ -1,5 +1,5 @@
 """Capacity, separability thresholds, logistic-MLE boundary and max-margin asymptotics
-(overparam_theory.glm._thresholds; classification.md sections 2-3).
+(overparam_theory.glm: capacity, separability, max-margin; docs/theory/glm.md).
 
 Every known value is checked against an independent computation: closed forms, SciPy
 quadrature + optimisation written here from the spec's formulas, Cover's exact combinatorics,
@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from scipy import integrate, optimize, special, stats
 
-from overparam_theory.glm._thresholds import (
+from overparam_theory.glm import (
     NotSeparableWarning,
     cover_separability_probability,
     gardner_capacity,
