@@ -11,7 +11,7 @@ import pytest
 
 from overparam_theory import mixtures
 from overparam_theory.compare import z_scores
-from overparam_theory.mixtures import _estimators
+from overparam_theory.estimators import fit
 
 Z_MAX = 4.0
 
@@ -26,8 +26,9 @@ def _data(rng, n, d, noise, rho):
 
 def _fit(X, y, ridge, **kw):
     with jax.enable_x64(True):
-        w, b, conv, it, res, feas = _estimators.fit(jnp.asarray(X), jnp.asarray(y), ridge, **kw)
-        return np.asarray(w), float(b), bool(conv), float(res), bool(feas)
+        kw.setdefault("tol", 1e-10)
+        r = fit(jnp.asarray(X), jnp.asarray(y), ridge, **kw)
+        return np.asarray(r.weights), float(r.bias), bool(r.converged), float(r.residual), bool(r.feasible)
 
 
 def _z(sim, th, fields):
