@@ -89,6 +89,15 @@ def test_square_with_intercept_and_hard_margin_are_exact():
     np.testing.assert_allclose(w, sk.coef_[0], rtol=1e-6, atol=1e-6 * np.abs(w).max())
 
 
+def test_hard_margin_with_intercept_detects_non_separable_data():
+    """The hull formulation of the hard-margin SVM with intercept is bounded on non-separable data
+    (the class hulls intersect): it stops infeasible instead of diverging."""
+    rng = np.random.default_rng(5)
+    X, y = rng.standard_normal((120, 40)), np.where(rng.random(120) < 0.5, 1.0, -1.0)
+    _, _, conv, res, feas = _fit(X, y, 0.0, loss="hinge", intercept=True, hard_margin=True)
+    assert not feas and not conv and np.isinf(res)
+
+
 def test_support_vector_abundance_max_margin_equals_min_norm():
     """Muthukumar et al. 2021: when every sample is a support vector the hard-margin SVM equals the
     min-norm interpolator of the +-1 labels (d = 2000, n = 12: d >> n log n)."""
