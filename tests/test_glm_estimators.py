@@ -1,4 +1,4 @@
-"""Finite-size ERM estimators of the teacher-student GLM (``overparam_theory.glm._estimators``).
+"""Finite-size ERM estimators without intercept (``overparam_theory.estimators``, used by ``glm.simulate``).
 
 References used here, all on the features ``A = X / sqrt(d)`` and for the *sum* of the losses
 (classification.md section 0, so scikit-learn's ``C = 1 / ridge``):
@@ -31,7 +31,7 @@ from scipy.optimize import linprog, nnls
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.svm import LinearSVC
 
-from overparam_theory.glm._estimators import (
+from overparam_theory.estimators import (
     FitResult,
     fit_hinge,
     fit_logistic,

@@ -114,6 +114,11 @@ def test_simulate_bad_input():
         glm.simulate(alpha=1.0, loss="huber")
     with pytest.raises(ValueError, match="ridge"):
         glm.simulate(alpha=[1.0, 2.0], ridge=[0.0, 0.1], loss="hinge")
+    # a spectrum whose levels do not get an integer number of directions is refused (as in ridge)
+    from overparam_theory.numerics import spectra
+
+    with pytest.raises(ValueError, match=r"dim=41 does not give integer multiplicities"):
+        glm.simulate(alpha=1.0, spectrum=spectra.two_level(0.5, 2.0, 0.5), signal=1.5, dim=41)
 
 
 @pytest.mark.slow

@@ -11,7 +11,7 @@ import pytest
 
 from overparam_theory import mixtures
 from overparam_theory.compare import z_scores
-from overparam_theory.mixtures import _estimators
+from overparam_theory.estimators import fit
 
 Z_MAX = 4.0
 
@@ -26,8 +26,9 @@ def _data(rng, n, d, noise, rho):
 
 def _fit(X, y, ridge, **kw):
     with jax.enable_x64(True):
-        w, b, conv, it, res, feas = _estimators.fit(jnp.asarray(X), jnp.asarray(y), ridge, **kw)
-        return np.asarray(w), float(b), bool(conv), float(res), bool(feas)
+        kw.setdefault("tol", 1e-10)
+        r = fit(jnp.asarray(X), jnp.asarray(y), ridge, **kw)
+        return np.asarray(r.weights), float(r.bias), bool(r.converged), float(r.residual), bool(r.feasible)
 
 
 def _z(sim, th, fields):
@@ -86,6 +87,15 @@ def test_square_with_intercept_and_hard_margin_are_exact():
     assert margins.min() > 1 - 1e-9
     sk = SVC(kernel="linear", C=1e8, tol=1e-12).fit(A, y)
     np.testing.assert_allclose(w, sk.coef_[0], rtol=1e-6, atol=1e-6 * np.abs(w).max())
+
+
+def test_hard_margin_with_intercept_detects_non_separable_data():
+    """The hull formulation of the hard-margin SVM with intercept is bounded on non-separable data
+    (the class hulls intersect): it stops infeasible instead of diverging."""
+    rng = np.random.default_rng(5)
+    X, y = rng.standard_normal((120, 40)), np.where(rng.random(120) < 0.5, 1.0, -1.0)
+    _, _, conv, res, feas = _fit(X, y, 0.0, loss="hinge", intercept=True, hard_margin=True)
+    assert not feas and not conv and np.isinf(res)
 
 
 def test_support_vector_abundance_max_margin_equals_min_norm():

@@ -1,4 +1,4 @@
-"""Teacher channels ``P(y | z)`` of the teacher-student GLM (classification.md section 1).
+"""Teacher channels ``P(y | z)`` of the teacher-student GLM (``docs/theory/glm.md``).
 
 The teacher field is ``z = x . w* / sqrt(d) ~ N(0, rho)`` (``rho = signal``).  Classification
 teachers are ``y = s * sign(z + zeta)`` with a label flip ``s = -1`` w.p. ``flip`` and a
@@ -14,10 +14,10 @@ teacher       noise ``zeta``                         ``P(y = +1 | z)`` before fl
 ============  =====================================  ==============================================
 
 with flips ``P_+ = flip + (1 - 2 flip) P_+^clean``.  ``noise`` is a *variance* for every
-teacher (the library-wide convention); the logistic teacher ``sigma(beta z)`` of the spec has
+teacher (the library-wide convention); the logistic teacher ``P(y = 1 | z) = sigma(beta z)`` has
 ``noise = pi^2 / (3 beta^2)``, see :func:`logistic_noise_from_beta`.  All classification
 channels are symmetric, ``P(-y | -z) = P(y | z)``, so the saddle-point integrals reduce to the
-label ``+1`` (classification.md section 1).
+label ``+1`` (``docs/theory/glm.md``).
 
 Given the student field, the teacher field is ``z | xi ~ N(omega0, V0)``; :func:`p_plus` gives
 ``P_+ = E[P(+1 | z)]`` and ``D = dP_+/d omega0``.
@@ -120,7 +120,7 @@ def label_moments(channel: Channel, rho):
 
 def test_errors(channel: Channel, m, q, rho):
     """``(test_error, clean_test_error)`` of the predictor ``sign(x . w / sqrt d)`` at overlaps
-    ``m = w.w*/d``, ``q = |w|^2/d`` (closed forms; classification.md section 1, Observables).
+    ``m = w.w*/d``, ``q = |w|^2/d`` (closed forms; ``docs/theory/glm.md``).
 
     ``clean_test_error = arccos(m / sqrt(rho q)) / pi`` is the disagreement with ``sign(z)``;
     ``test_error`` is the error on a fresh noisy label.  For the logistic teacher the latter is

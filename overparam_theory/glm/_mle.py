@@ -1,4 +1,4 @@
-"""Unregularised logistic-regression MLE in the Sur-Candes parametrisation (classification.md section 3).
+"""Unregularised logistic-regression MLE in the Sur-Candes parametrisation (``docs/theory/glm.md``).
 
 Sur & Candes, PNAS 116 (2019) 14516 (system (5)); Candes & Sur, Ann. Statist. 48 (2020) (existence).
 Their conventions: ``p`` features, ``n`` samples, ``kappa = p/n < 1``, ``x_ij ~ N(0, 1/n)``,
@@ -11,7 +11,7 @@ Their conventions: ``p`` features, ``n`` samples, ``kappa = p/n < 1``, ``x_ij ~ 
     lambda_star  = V,
 
 so the MLE's coordinates are asymptotically ``beta_hat_j ~ alpha_star beta_j + sigma_star Z``
-(pitfall (ii): ``sigma_star`` is per coordinate in *their* scaling, ``sqrt(kappa)`` times ours).
+(note: ``sigma_star`` is per coordinate in *their* scaling, ``sqrt(kappa)`` times ours).
 The likelihood-ratio statistic for ``k`` null coefficients is asymptotically
 ``(kappa sigma_star^2 / lambda_star) chi^2_k`` (Sur, Chen & Candes, PTRF 2019): ``lrt_scale``.
 
@@ -28,11 +28,14 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._validation import broadcast, real_array
+from .._spec import validated
+from ..numerics.diagnostics import Diagnostics, with_diagnostics
+from ._params import MLE_PARAMS
+from ._separability import logistic_mle_boundary
 from ._theory import theory
-from ._thresholds import logistic_mle_boundary
 
 
+@with_diagnostics
 class LogisticMLE(NamedTuple):
     """Sur-Candes quantities of the logistic MLE (arrays shaped like the broadcast inputs).
 
@@ -44,7 +47,8 @@ class LogisticMLE(NamedTuple):
         boundary: the existence boundary ``h(gamma)`` in ``kappa = p/n``.
         exists: ``kappa < h(gamma)``.
         m, q, V: the underlying GLM order parameters (our scaling).
-        converged, iterations, residual: diagnostics of the saddle-point solve.
+        diagnostics: of the saddle-point solve (``OK`` with 0 iterations beyond the boundary);
+            ``converged``, ``status``, ``iterations``, ``residual`` are properties.
     """
 
     alpha_star: np.ndarray
@@ -56,11 +60,10 @@ class LogisticMLE(NamedTuple):
     m: np.ndarray
     q: np.ndarray
     V: np.ndarray
-    converged: np.ndarray
-    iterations: np.ndarray
-    residual: np.ndarray
+    diagnostics: Diagnostics
 
 
+@validated(MLE_PARAMS, "theory")
 def logistic_mle(*, kappa, signal, on_failure="warn") -> LogisticMLE:
     """Asymptotic bias inflation, variance and LRT scale of the logistic MLE (Sur-Candes system).
 
@@ -73,16 +76,14 @@ def logistic_mle(*, kappa, signal, on_failure="warn") -> LogisticMLE:
         :class:`LogisticMLE`; points beyond the existence boundary have ``exists = False`` and
         ``inf`` estimates (the MLE is infinite there).
     """
-    kappa = real_array("kappa", kappa, low=0.0, high=1.0, low_open=True, high_open=True)
-    signal = real_array("signal", signal, low=0.0)
-    shape = broadcast(kappa=kappa, signal=signal)
+    shape = np.broadcast_shapes(np.shape(kappa), np.shape(signal))
     kappa, signal = (np.broadcast_to(a, shape).astype(float).reshape(-1) for a in (kappa, signal))
     boundary = np.asarray(logistic_mle_boundary(signal=signal).kappa, dtype=float).reshape(-1)
     exists = kappa < boundary
     null = signal == 0
     size = kappa.size
     out = {k: np.full(size, np.inf) for k in ("alpha_star", "sigma_star", "lambda_star", "lrt_scale", "m", "q", "V")}
-    converged = np.ones(size, bool)
+    status = np.zeros(size, np.int32)
     iterations = np.zeros(size, np.int32)
     residual = np.zeros(size)
     if np.any(exists):
@@ -109,9 +110,10 @@ def logistic_mle(*, kappa, signal, on_failure="warn") -> LogisticMLE:
         out["lambda_star"][idx] = th.V
         out["lrt_scale"][idx] = s2 / (alpha * th.V)
         out["m"][idx], out["q"][idx], out["V"][idx] = m, q, th.V
-        converged[idx], iterations[idx], residual[idx] = th.converged, th.iterations, th.residual
+        status[idx], iterations[idx], residual[idx] = th.status, th.iterations, th.residual
     fields = (
         out["alpha_star"], out["sigma_star"], out["lambda_star"], out["lrt_scale"], boundary, exists,
-        out["m"], out["q"], out["V"], converged, iterations, residual,
+        out["m"], out["q"], out["V"],
     )
-    return LogisticMLE(*(f.reshape(shape) for f in fields))
+    diag = Diagnostics(status.reshape(shape), iterations.reshape(shape), residual.reshape(shape))
+    return LogisticMLE(*(f.reshape(shape) for f in fields), diag)

@@ -6,9 +6,9 @@ diagonal with the spectrum's eigenvalues, each level repeated ``weight * dim`` t
 coordinates carry ``teacher_power_k`` with random signs, and teacher variance beyond
 ``sum_k eigenvalue_k teacher_power_k`` is added to ``z`` as an independent Gaussian the inputs do
 not see), teacher fields ``z = x . w*/sqrt(dim)`` and labels from the channel.  The estimator is
-computed exactly (``glm._estimators``: closed form for square loss, Newton for logistic and
-custom smooth losses, an interior-point method for hinge; ``loss="hinge", ridge=0`` is the
-hard-margin SVM) and the observables are
+computed exactly (:mod:`overparam_theory.estimators`: closed form for square loss, Newton for
+logistic and custom smooth losses, an interior-point method for hinge; ``loss="hinge", ridge=0``
+is the hard-margin SVM) and the observables are
 
 - ``m``, ``q``, ``cosine`` from ``w_hat`` and ``w*`` (with ``Sigma``: ``w^T Sigma w*/d`` ...);
 - ``test_error``, ``clean_test_error``, ``test_loss``: the *population* values of ``w_hat`` (for
@@ -33,11 +33,12 @@ import numpy as np
 from .._montecarlo import resolve_devices, run_grid, seed_batched, summarize_fits
 from .._precision import precision
 from .._results import Estimate
-from .._validation import positive_int
-from ..numerics.prox import HINGE, LOGISTIC, SQUARE
-from . import _estimators
+from .._spec import validated
+from ..estimators import fit
+from ..numerics.prox import HINGE
 from ._channels import Channel, sample_labels, test_errors
-from ._theory import population_test_loss, validate_parameters
+from ._params import PARAMS
+from ._theory import check_problem, population_test_loss
 
 
 class GLMSimulation(NamedTuple):
@@ -64,20 +65,6 @@ class GLMSimulation(NamedTuple):
 _OBSERVABLES = ("test_error", "clean_test_error", "test_loss", "train_loss", "train_error", "m", "q", "cosine")
 
 
-def _fit(loss, X, y, ridge, hard_margin):
-    if hard_margin:
-        return _estimators.fit_max_margin(X, y)
-    if loss is SQUARE:
-        return _estimators.fit_square(X, y, ridge)
-    if loss is LOGISTIC:
-        return _estimators.fit_logistic(X, y, ridge)
-    if loss is HINGE:
-        return _estimators.fit_hinge(X, y, ridge)
-    if loss.smooth:
-        return _estimators.fit_smooth(X, y, ridge, loss.value)
-    raise ValueError(f"simulate has no solver for the non-smooth custom loss {loss.name!r}")
-
-
 def _one_seed(key, alpha_unused, ridge, noise, flip, rho, sqrt_eig, level_amp, *, n, loss, teacher, hard_margin):
     d = sqrt_eig.shape[0]
     k_x, k_w, k_s, k_e, k_y = jax.random.split(key, 5)
@@ -92,8 +79,8 @@ def _one_seed(key, alpha_unused, ridge, noise, flip, rho, sqrt_eig, level_amp, *
         extra = jnp.maximum(rho - jnp.sum((sqrt_eig * w_star) ** 2) / d, 0.0)
     z = X @ w_star / math.sqrt(d) + jnp.sqrt(extra) * jax.random.normal(k_e, (n,))
     y = sample_labels(k_y, teacher, z, noise, flip)
-    fit = _fit(loss, X, y, ridge, hard_margin)
-    w = fit.weights
+    fit_result = fit(X, y, ridge, loss=loss, hard_margin=hard_margin)
+    w = fit_result.weights
     cov_w = sqrt_eig**2 * w
     m = jnp.dot(cov_w, w_star) / d
     q = jnp.dot(cov_w, w) / d
@@ -111,7 +98,7 @@ def _one_seed(key, alpha_unused, ridge, noise, flip, rho, sqrt_eig, level_amp, *
         margins = y * pred
         train_loss = jnp.mean(loss.value(margins))
         train_error = jnp.mean(margins < 0)
-    ok = fit.converged & fit.feasible
+    ok = fit_result.converged & fit_result.feasible
     values = (test, clean, test_loss, train_loss, train_error, m, q, m / jnp.sqrt(rho_d * q))
     return tuple(jnp.where(ok, v, jnp.nan) for v in values) + (~ok,)
 
@@ -134,6 +121,7 @@ def _run_group(
     return dict(zip(_OBSERVABLES + ("failed",), out))
 
 
+@validated(PARAMS, "simulate")
 def simulate(
     *,
     alpha,
@@ -156,8 +144,9 @@ def simulate(
     Args:
         alpha, ridge, loss, teacher, noise, flip, signal, spectrum, teacher_power: as in
             ``theory``; additionally ``loss="hinge", ridge=0`` is the hard-margin SVM (compare
-            with :func:`~overparam_theory.glm.max_margin`).
-        dim: input dimension ``d``; ``n = round(alpha d)``.
+            with :func:`~overparam_theory.glm.max_margin`).  With a spectrum, ``weight * dim``
+            must be an integer for every level (``ValueError`` otherwise).
+        dim: input dimension ``d >= 2``; ``n = round(alpha d)``.
         n_seeds: independent seeds per point (>= 2); seed: int or JAX key.
         progress: print one line per compiled sample size.
         devices: ``None`` (one device: ``vmap`` over seeds, or ``lax.map`` for hard-margin fits),
@@ -167,26 +156,26 @@ def simulate(
     Returns:
         :class:`GLMSimulation`.
     """
-    dim = positive_int("dim", dim, minimum=2)
+    loss, spectrum, teacher_power = check_problem(
+        loss=loss, teacher=teacher, ridge=ridge, noise=noise, flip=flip, signal=signal,
+        spectrum=spectrum, teacher_power=teacher_power, allow_hard_margin=True,
+    )
+    if not loss.smooth and loss is not HINGE:
+        raise ValueError(f"simulate has no solver for the non-smooth custom loss {loss.name!r}")
     devices = resolve_devices(devices)
-    n_seeds = positive_int("n_seeds", n_seeds, minimum=2)
-    p = validate_parameters(alpha, ridge, loss, teacher, noise, flip, signal, spectrum, teacher_power, allow_hard_margin=True)
-    shape = p.shape
-    hard_margin = p.loss is HINGE and bool(np.any(np.asarray(p.ridge) == 0))
-    if hard_margin and not np.all(np.asarray(p.ridge) == 0):
+    shape = np.broadcast_shapes(*(np.shape(v) for v in (alpha, ridge, noise, flip, signal)))
+    hard_margin = loss is HINGE and bool(np.any(np.asarray(ridge) == 0))
+    if hard_margin and not np.all(np.asarray(ridge) == 0):
         raise ValueError("ridge: with loss='hinge' use either ridge = 0 everywhere (hard margin) or ridge > 0 everywhere")
-    flat = [np.broadcast_to(np.asarray(a, float), shape).reshape(-1) for a in (p.alpha, p.ridge, p.noise, p.flip, p.signal)]
+    flat = [np.broadcast_to(np.asarray(a, float), shape).reshape(-1) for a in (alpha, ridge, noise, flip, signal)]
     n_samples = np.maximum(1, np.rint(flat[0] * dim)).astype(int)
-    if p.spectrum is None:
+    if spectrum is None:
         sqrt_eig = np.ones(dim)
         level_amp = np.ones(dim)
     else:
-        counts = np.rint(np.asarray(p.spectrum.weights) * dim).astype(int)
-        counts[-1] = dim - counts[:-1].sum()
-        if np.any(counts < 0):
-            raise ValueError("dim is too small to represent the spectrum's weights")
-        eig = np.repeat(np.asarray(p.spectrum.eigenvalues, float), counts)
-        tp = np.asarray(p.teacher_power, float)
+        counts = level_counts(spectrum, dim)
+        eig = np.repeat(np.asarray(spectrum.eigenvalues, float), counts)
+        tp = np.asarray(teacher_power, float)
         per_coord = np.where(counts > 0, tp * dim / np.maximum(counts, 1), 0.0)
         sqrt_eig = np.sqrt(eig)
         level_amp = np.sqrt(np.repeat(per_coord, counts))
@@ -194,14 +183,14 @@ def simulate(
         raw = run_grid(
             lambda keys, *params, size: _run_group(
                 keys, *params, jnp.asarray(sqrt_eig), jnp.asarray(level_amp),
-                n=size, loss=p.loss, teacher=p.teacher, isotropic=p.spectrum is None, hard_margin=hard_margin,
+                n=size, loss=loss, teacher=teacher, isotropic=spectrum is None, hard_margin=hard_margin,
                 devices=None if devices is None else tuple(devices),
             ),
             n_samples,
             flat,
             seed=seed,
             n_seeds=n_seeds,
-            label=f"glm.simulate ({p.loss.name}, d={dim})",
+            label=f"glm.simulate ({loss.name}, d={dim})",
             progress=progress,
         )
     est, failures = summarize_fits(raw, _OBSERVABLES, shape, what="glm.simulate", alpha=flat[0], ridge=flat[1])
@@ -212,3 +201,15 @@ def simulate(
         dim=dim,
         fit_failures=failures,
     )
+
+
+def level_counts(spectrum, dim):
+    """Directions per spectrum level, ``weights * dim``, which must be integers (as in
+    ``ridge.simulate``): ``ValueError`` naming ``dim`` and the multiplicities otherwise."""
+    mult = np.asarray(spectrum.weights, float) * dim
+    if np.max(np.abs(mult - np.round(mult))) > 1e-8:
+        raise ValueError(
+            f"dim={dim} does not give integer multiplicities weights*dim={mult}; choose dim so that every "
+            "spectrum level has an integer number of directions"
+        )
+    return np.round(mult).astype(int)

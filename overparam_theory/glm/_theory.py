@@ -1,7 +1,6 @@
 """Asymptotics of l2-penalised ERM in the teacher-student GLM and the Gaussian covariate model.
 
-Conventions (``../shared/theory/classification.md`` sections 0-1; docs/conventions.md maps them to
-the papers):
+Conventions (``docs/theory/glm.md``; ``docs/conventions.md`` maps them to the papers):
 
 - inputs ``x ~ N(0, I_d)`` (or ``N(0, Sigma)`` with a ``spectrum``), ``n = alpha d`` samples;
   pre-activations ``x . w / sqrt(d)``;
@@ -41,11 +40,13 @@ cannot see; this is how random-features classification enters through
 Numerics: the expectations use a composite Gauss-Legendre rule with panel boundaries at every
 kink of the integrands (hinge prox at ``omega = 1 - V, 1``, the training-error jump at
 ``omega = V l'(0)``) and graded panels of the teacher width around ``xi = 0``
-(classification.md pitfall 4).  The fixed point is solved in ``(m, log q, log V)`` by damped
-iteration with adaptive damping and a Newton polish (pitfall 1;
-``numerics.fixed_point(method="damped_newton")``), from ``m = rho/2, q = 0.6 rho, V = 1/(ridge
-+ alpha)`` (pitfall 2).  Square loss uses the closed form of the spec (a quadratic for ``V``,
-linear for ``q``); ``solver="fixed_point"`` forces the general solver, which tests compare with it.
+(a kink or a narrow feature inside a panel would cost the rule its accuracy).  The fixed point is
+solved in ``(atanh(cosine), log q, log V)`` by Anderson-accelerated damped iteration
+(:class:`~overparam_theory.numerics.solvers.FixedPoint`: damping 0.5, memory 5;
+:func:`~overparam_theory.numerics.fixed_point.fixed_point`, implicit derivatives) from
+``m = rho/2, q = 0.6 rho, V = 1/(ridge + alpha)``.  Square loss uses its closed form (a
+quadratic for ``V``, linear for ``q``; ``docs/theory/glm.md``); ``solver="fixed_point"``
+forces the general solver, which tests compare with it.
 """
 
 from __future__ import annotations
@@ -56,18 +57,22 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._precision import as_dtype, precision, resolve_dtype
-from .._results import finalize
-from .._validation import any_concrete, broadcast, choice, is_traced, real_array
+from .._spec import validated
+from .._validation import any_concrete, is_traced, real_array
 from ..numerics import spectra as _spectra
-from ..numerics.batching import map_points, padded_call
+from ..numerics.batching import map_points
+from ..numerics.diagnostics import Diagnostics, diagnostics, with_diagnostics
 from ..numerics.fixed_point import fixed_point
 from ..numerics.gaussian import normal_panel_rule
-from ..numerics.prox import SQUARE, MarginLoss, resolve_loss
-from ._channels import TEACHERS, Channel, label_moments, p_plus, test_errors
-from ._thresholds import separability_threshold
+from ..numerics.grid import evaluate
+from ..numerics.prox import SQUARE, resolve_loss
+from ..numerics.solvers import FixedPoint
+from ._channels import Channel, label_moments, p_plus, test_errors
+from ._params import PARAMS
+from ._separability import separability_threshold
 
 
+@with_diagnostics
 class GLMTheory(NamedTuple):
     """Asymptotic ERM quantities, each shaped like the broadcast parameters.
 
@@ -82,7 +87,9 @@ class GLMTheory(NamedTuple):
             training residual).
         m, q, V, m_hat, q_hat, V_hat: order parameters (module docstring).
         cosine: ``m / sqrt(rho q)``.
-        converged, iterations, residual: fixed-point diagnostics (closed forms: True, 0, 0).
+        diagnostics: :class:`~overparam_theory.numerics.diagnostics.Diagnostics` of the fixed
+            point (closed forms: status OK, 0 iterations, residual 0); ``converged``,
+            ``status``, ``iterations``, ``residual`` are properties.
     """
 
     test_error: jax.Array
@@ -97,49 +104,28 @@ class GLMTheory(NamedTuple):
     q_hat: jax.Array
     V_hat: jax.Array
     cosine: jax.Array
-    converged: jax.Array
-    iterations: jax.Array
-    residual: jax.Array
+    diagnostics: Diagnostics
 
 
 RESULT_FIELDS = ("test_error", "clean_test_error", "test_loss", "train_loss", "train_error", "m", "q", "cosine")
-SOLVERS = ("auto", "fixed_point")
 _TEACHER_GRADING = np.array([0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0])
 
 
 # ---------------------------------------------------------------------------------------------
-# Parameter validation (shared with the simulator)
+# Cross-field rules (shared with the simulator; single values are checked by PARAMS)
 
 
-class Problem(NamedTuple):
-    """Validated parameters: arrays broadcast to ``shape`` plus the static choices."""
-
-    alpha: np.ndarray
-    ridge: np.ndarray
-    noise: np.ndarray
-    flip: np.ndarray
-    signal: np.ndarray
-    loss: MarginLoss
-    teacher: str
-    spectrum: _spectra.DiscreteSpectrum | None
-    teacher_power: np.ndarray | None
-    shape: tuple
-
-
-def validate_parameters(
-    alpha, ridge, loss, teacher, noise, flip, signal, spectrum=None, teacher_power=None, *, allow_hard_margin=False
-) -> Problem:
-    """Validate and broadcast the GLM parameters (``ValueError`` naming the argument and range).
-
-    ``allow_hard_margin``: accept ``ridge = 0`` for the hinge loss (the simulator's hard-margin SVM).
+def check_problem(
+    *, loss, teacher, ridge, noise, flip, signal, spectrum, teacher_power, allow_hard_margin=False
+):
+    """``(loss, spectrum, teacher_power)`` after the rules that tie parameters together
+    (``ValueError`` naming them): the sign teacher is noiseless, the linear teacher needs square
+    loss and no flips, non-smooth losses need ``ridge > 0`` (``allow_hard_margin``: the
+    simulator's hard-margin SVM at ``ridge = 0`` with the hinge loss), and the Gaussian
+    covariate model needs ``ridge > 0``, one ``teacher_power`` per level (default: the
+    weights) and a scalar ``signal >= sum_k eigenvalue_k teacher_power_k``.
     """
     loss = resolve_loss(loss)
-    teacher = choice("teacher", teacher, TEACHERS)
-    alpha = real_array("alpha", alpha, low=0.0, low_open=True)
-    ridge = real_array("ridge", ridge, low=0.0)
-    noise = real_array("noise", noise, low=0.0)
-    flip = real_array("flip", flip, low=0.0, high=0.5)
-    signal = real_array("signal", signal, low=0.0, low_open=True)
     if teacher == "sign" and any_concrete(lambda v: v != 0, noise):
         raise ValueError("teacher='sign' is noiseless (noise must be 0); use teacher='probit' or 'logistic' for noise")
     if teacher == "linear":
@@ -154,10 +140,6 @@ def validate_parameters(
             f"ridge must be > 0 for the non-smooth loss {loss.name!r} (ridge = 0 is the hard-margin limit: use glm.max_margin)"
         )
     if spectrum is not None:
-        if isinstance(spectrum, _spectra.MarchenkoPastur):
-            raise ValueError("spectrum must be a DiscreteSpectrum; use MarchenkoPastur.discretize(n_nodes)")
-        if not isinstance(spectrum, _spectra.DiscreteSpectrum):
-            raise ValueError(f"spectrum must be a DiscreteSpectrum, got {type(spectrum).__name__}")
         eig = real_array("spectrum.eigenvalues", spectrum.eigenvalues, low=0.0)
         w = real_array("spectrum.weights", spectrum.weights, low=0.0)
         if eig.ndim != 1 or eig.shape != w.shape:
@@ -168,7 +150,6 @@ def validate_parameters(
             raise ValueError("ridge must be > 0 with a spectrum (ridgeless anisotropic square loss: ridge.theory)")
         if teacher_power is None:
             teacher_power = w * 1.0
-        teacher_power = real_array("teacher_power", teacher_power, low=0.0)
         if teacher_power.shape != eig.shape:
             raise ValueError(f"teacher_power must have one entry per spectrum level ({eig.shape[0]}), got {teacher_power.shape}")
         explained = float(np.sum(eig * teacher_power))
@@ -183,8 +164,7 @@ def validate_parameters(
         spectrum = _spectra.DiscreteSpectrum(eig, w)
     elif teacher_power is not None:
         raise ValueError("teacher_power needs a spectrum")
-    shape = broadcast(alpha=alpha, ridge=ridge, noise=noise, flip=flip, signal=signal)
-    return Problem(alpha, ridge, noise, flip, signal, loss, teacher, spectrum, teacher_power, shape)
+    return loss, spectrum, teacher_power
 
 
 # ---------------------------------------------------------------------------------------------
@@ -296,21 +276,21 @@ def _observables(loss, teacher, alpha, m, q, V, rho, noise, flip):
     return test_error, clean, test_loss, train_loss, train_error
 
 
-def _check_unregularised(p: Problem) -> None:
+def _check_unregularised(loss, teacher, alpha, ridge, noise, flip, signal) -> None:
     """``ridge = 0`` with a margin loss other than square is the unpenalised minimiser, which
     exists only if the training data are not linearly separable: ``alpha > alpha_s``."""
-    if p.loss is SQUARE or is_traced(p.ridge) or not np.any(np.asarray(p.ridge) == 0):
+    if loss is SQUARE or is_traced(ridge) or not np.any(np.asarray(ridge) == 0):
         return
-    shape = p.shape
-    zero = np.broadcast_to(np.asarray(p.ridge) == 0, shape)
-    alpha = np.broadcast_to(np.asarray(p.alpha, float), shape)[zero]
-    kw = {k: np.broadcast_to(np.asarray(getattr(p, k), float), shape)[zero] for k in ("noise", "flip", "signal")}
-    alpha_s = np.asarray(separability_threshold(teacher=p.teacher, on_failure="raise", **kw).alpha_s)
+    shape = np.broadcast_shapes(*(np.shape(v) for v in (alpha, ridge, noise, flip, signal)))
+    zero = np.broadcast_to(np.asarray(ridge) == 0, shape)
+    alpha = np.broadcast_to(np.asarray(alpha, float), shape)[zero]
+    kw = {k: np.broadcast_to(np.asarray(v, float), shape)[zero] for k, v in (("noise", noise), ("flip", flip), ("signal", signal))}
+    alpha_s = np.asarray(separability_threshold(teacher=teacher, on_failure="raise", **kw).alpha_s)
     separable = alpha <= alpha_s
     if np.any(separable):
         i = int(np.flatnonzero(separable)[0])
         raise ValueError(
-            f"ridge = 0 with loss={p.loss.name!r}: the unpenalised minimiser does not exist where the data are "
+            f"ridge = 0 with loss={loss.name!r}: the unpenalised minimiser does not exist where the data are "
             f"separable, alpha <= alpha_s (e.g. alpha={alpha[i]:.4g} <= alpha_s={alpha_s[i]:.4g}); "
             "use ridge > 0, or glm.max_margin for the separable limit"
         )
@@ -323,7 +303,7 @@ def population_test_loss(loss, channel, m, q, rho):
 
 
 # ---------------------------------------------------------------------------------------------
-# Square loss closed form (classification.md section 1, "Square loss closed form")
+# Square loss closed form (docs/theory/glm.md)
 
 
 def _square_isotropic(alpha, ridge, rho, kappa1, y2):
@@ -359,7 +339,7 @@ def _square_isotropic(alpha, ridge, rho, kappa1, y2):
 # Per-point solve
 
 
-def _point(loss, teacher, solver, tol, max_iter):
+def _point(loss, teacher, solver, settings):
     F = _fixed_point_map(loss, teacher)
 
     def run(alpha, ridge, noise, flip, rho, eig=None, weights=None, tp=None):
@@ -370,10 +350,17 @@ def _point(loss, teacher, solver, tol, max_iter):
             m, q, V, m_hat, q_hat, V_hat = _square_isotropic(alpha, ridge, rho, kappa1, y2)
             converged, iterations, residual = jnp.asarray(True), jnp.asarray(0, jnp.int32), jnp.zeros_like(m)
         else:
-            # m = rho/2, q = 0.6 rho, V = 1/(ridge + alpha) (classification.md pitfall 2)
+            # start at m = rho/2, q = 0.6 rho, V = 1/(ridge + alpha)
             x0 = jnp.stack([jnp.arctanh(0.5 / jnp.sqrt(0.6)) + 0 * rho, jnp.log(0.6 * rho), -jnp.log(ridge + alpha)])
             res = fixed_point(
-                F, x0, (alpha, ridge, noise, flip, rho, spectrum), method="anderson", damping=0.5, memory=5, tol=tol, max_iter=max_iter
+                F,
+                x0,
+                (alpha, ridge, noise, flip, rho, spectrum),
+                method=settings.method,
+                damping=settings.damping,
+                memory=settings.memory,
+                tol=settings.tol,
+                max_iter=settings.max_iter,
             )
             t, log_q, log_V = res.value
             q, V = jnp.exp(log_q), jnp.exp(log_V)
@@ -389,22 +376,17 @@ def _point(loss, teacher, solver, tol, max_iter):
     return run
 
 
-_COMPILED: dict = {}
+def _kernel(alpha, ridge, noise, flip, signal, *spectrum, loss, teacher, solver, settings):
+    """The flat grid -> :class:`GLMTheory` (``spectrum``: eigenvalues, weights, teacher power)."""
+    point = _point(loss, teacher, solver, settings)
+    work = 512 * (1 + (spectrum[0].size if spectrum else 0))
+    *values, converged, iterations, residual = map_points(
+        point, (alpha, ridge, noise, flip, signal), spectrum, work_per_point=work
+    )
+    return GLMTheory(*values, diagnostics(converged, iterations, residual))
 
 
-def _compiled(loss, teacher, solver, tol, max_iter, with_spectrum):
-    key = (loss, teacher, solver, tol, max_iter, with_spectrum)
-    if key not in _COMPILED:
-        point = _point(loss, teacher, solver, tol, max_iter)
-
-        def grid(alpha, ridge, noise, flip, signal, *spectrum):
-            work = 512 * (1 + (spectrum[0].size if spectrum else 0))
-            return map_points(point, (alpha, ridge, noise, flip, signal), spectrum, work_per_point=work)
-
-        _COMPILED[key] = jax.jit(grid)
-    return _COMPILED[key]
-
-
+@validated(PARAMS, "theory")
 def theory(
     *,
     alpha,
@@ -429,8 +411,8 @@ def theory(
         ridge: penalty ``>= 0`` on the *summed* loss, ``sum_mu l + (ridge/2)|w|^2``; ``0`` is
             allowed for smooth losses (square: min-norm / least squares, exact branch;
             logistic: the MLE, which exists only above the separability threshold -- below it
-            the solve does not converge and the point is flagged); hinge needs ``ridge > 0``
-            (its ``ridge -> 0+`` limit is :func:`~overparam_theory.glm.max_margin`).
+            ``ValueError``); hinge needs ``ridge > 0`` (its ``ridge -> 0+`` limit is
+            :func:`~overparam_theory.glm.max_margin`).
         loss: ``"square"``, ``"logistic"``, ``"hinge"`` or a
             :class:`~overparam_theory.numerics.prox.MarginLoss` (``numerics.prox.margin_loss``).
         teacher: ``"sign"``, ``"probit"``, ``"logistic"`` or ``"linear"`` (regression; square
@@ -443,11 +425,12 @@ def theory(
             of the teacher field, ``>= sum_k eigenvalue_k teacher_power_k``).
         spectrum, teacher_power: Gaussian covariate model (module docstring); ``ridge > 0``.
         solver: ``"auto"`` (closed form for isotropic square loss) or ``"fixed_point"``.
-        tol, max_iter: fixed-point tolerance (relative residual in ``(m, log q, log V)``) and
-            iteration cap.
+        tol, max_iter: fixed-point tolerance (relative residual in ``(atanh(cosine), log q,
+            log V)``; raised to ``1e-6`` in float32) and iteration cap
+            (:class:`~overparam_theory.numerics.solvers.FixedPoint`).
         dtype: ``"float64"`` (default) or ``"float32"``.
         on_failure: ``"warn"``, ``"raise"`` or ``"ignore"`` for points that did not converge
-            (their values are NaN with ``converged=False``).
+            (their values are NaN, flagged in ``diagnostics``).
 
     ``alpha``, ``ridge``, ``noise``, ``flip``, ``signal`` broadcast together.
 
@@ -455,28 +438,26 @@ def theory(
         :class:`GLMTheory`.
 
     References:
-        Aubin, Krzakala, Lu, Zdeborova, NeurIPS 2020 (arXiv:2006.06560), section 2 and
+        Aubin, Krzakala, Lu, Zdeborova, NeurIPS 2020 (arXiv:2006.06560), eqs. (9)-(11) and
         appendix; Loureiro, Gerbelot, Cui, Goldt, Krzakala, Mezard, Zdeborova, NeurIPS 2021
         (arXiv:2102.08127), Theorem 1 (Gaussian covariate model); Thrampoulidis, Abbasi,
         Hassibi, NeurIPS 2018 (CGMT, rigorous).
     """
-    choice("on_failure", on_failure, ("warn", "raise", "ignore"))
-    solver = choice("solver", solver, SOLVERS)
-    dtype = resolve_dtype(dtype)
-    tol = float(real_array("tol", tol, low=0.0, low_open=True))
-    max_iter = int(real_array("max_iter", max_iter, low=1.0))
-    p = validate_parameters(alpha, ridge, loss, teacher, noise, flip, signal, spectrum, teacher_power)
-    _check_unregularised(p)
+    loss, spectrum, teacher_power = check_problem(
+        loss=loss, teacher=teacher, ridge=ridge, noise=noise, flip=flip, signal=signal,
+        spectrum=spectrum, teacher_power=teacher_power,
+    )
+    _check_unregularised(loss, teacher, alpha, ridge, noise, flip, signal)
+    settings = FixedPoint(tol=tol, max_iter=max_iter, method="anderson", damping=0.5, memory=5)
     if dtype == "float32":
-        tol = max(tol, 1e-6)
-    fn = _compiled(p.loss, p.teacher, solver, tol, max_iter, p.spectrum is not None)
-    with precision(dtype):
-        args = as_dtype(dtype, p.alpha, p.ridge, p.noise, p.flip, p.signal)
-        shared = ()
-        if p.spectrum is not None:
-            shared = as_dtype(dtype, p.spectrum.eigenvalues, p.spectrum.weights, p.teacher_power)
-        if any(isinstance(a, jax.core.Tracer) for a in args):
-            out = fn(*jnp.broadcast_arrays(*args), *shared)
-        else:
-            out = padded_call(fn, args, shared, p.shape)
-    return finalize(GLMTheory(*out), on_failure, f"GLM saddle point ({p.loss.name} loss, {p.teacher} teacher)")
+        settings = FixedPoint(tol=max(settings.tol, 1e-6), max_iter=settings.max_iter, method="anderson", damping=0.5, memory=5)
+    shared = () if spectrum is None else (spectrum.eigenvalues, spectrum.weights, teacher_power)
+    return evaluate(
+        _kernel,
+        (alpha, ridge, noise, flip, signal),
+        shared,
+        static=dict(loss=loss, teacher=teacher, solver=solver, settings=settings),
+        dtype=dtype,
+        on_failure=on_failure,
+        what=f"GLM saddle point ({loss.name} loss, {teacher} teacher)",
+    )

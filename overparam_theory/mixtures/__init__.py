@@ -1,46 +1,64 @@
 """Binary Gaussian-mixture classification: l2-penalised ERM with optional unpenalised intercept and
-class imbalance, max-margin, separability, Bayes-optimal error (classification.md section 5).
+class imbalance, max-margin, separability, Bayes-optimal error (``docs/theory/mixtures.md``).
 
 - :func:`theory`: saddle-point equations of Mignacco, Krzakala, Lu, Urbani, Zdeborova, ICML 2020
   (arXiv:2002.11544) on a broadcast grid, with diagnostics and implicit gradients.
-- :func:`simulate`: the same estimators at finite ``dim``, batched over seeds.
-- :func:`bayes_optimal`, :func:`separability_threshold`, :func:`max_margin`,
-  :func:`support_vector_abundance`.
+- :func:`simulate`: the same estimators at finite ``dim``, batched over seeds
+  (:mod:`overparam_theory.estimators`).
+- :func:`bayes_optimal`; :func:`separability_threshold` (:mod:`._separability`);
+  :func:`max_margin`, :func:`support_vector_abundance` (:mod:`._max_margin`).
 
-Conventions: docs/mixtures.md (``Delta = noise``, ``rho = imbalance``, ``lambda = ridge`` on the
-summed loss, scikit-learn ``C = 1/ridge`` on features ``x/sqrt(d)``).
+Conventions: ``Delta = noise``, ``rho = imbalance``, ``lambda = ridge`` on the summed loss,
+scikit-learn ``C = 1/ridge`` on features ``x/sqrt(d)``.
 """
 
+from .._spec import ModelSpec
+from ..estimators import NotSeparableWarning
+from ._max_margin import MaxMargin, MixtureMaxMargin, SupportVectorAbundance, max_margin, support_vector_abundance
+from ._params import FIELDS as _FIELDS
+from ._params import PARAMS as _PARAMS
+from ._separability import MixtureSeparabilityThreshold, SeparabilityThreshold, separability_threshold
 from ._simulation import MixtureSimulation, simulate
 from ._theory import RESULT_FIELDS, BayesOptimal, MixtureTheory, bayes_optimal, theory
-from ._thresholds import (
-    MaxMargin,
-    NotSeparableWarning,
-    SeparabilityThreshold,
-    SupportVectorAbundance,
-    max_margin,
-    separability_threshold,
-    support_vector_abundance,
+
+SPEC = ModelSpec(
+    name="mixtures",
+    summary="binary Gaussian mixture: l2-penalised ERM with optional unpenalised intercept and class imbalance",
+    params=_PARAMS,
+    fields=_FIELDS,
+    theory=theory,
+    simulate=simulate,
+    references=(
+        "Mignacco, Krzakala, Lu, Urbani & Zdeborova, ICML 2020 (arXiv:2002.11544), eqs. (8)-(10) and appendix A",
+        "Thrampoulidis, Oymak & Soltanolkotabi, 2020 (CGMT, rigorous)",
+        "Deng, Kammoun & Thrampoulidis, 2019 (arXiv:1911.05822) (separability)",
+    ),
+    dim=500,
+    smoke=dict(alpha=[0.5, 2.0], ridge=0.1, loss="logistic", noise=0.5),
+    smoke_dim=60,
 )
 
-NAME = "mixtures"
-PARAMETERS = ("alpha", "ridge", "loss", "noise", "imbalance", "intercept")
-GRID_PARAMETERS = ("alpha", "ridge", "noise", "imbalance")
+NAME = SPEC.name
+PARAMETERS = SPEC.PARAMETERS
+GRID_PARAMETERS = SPEC.grid_params
 # train_error and support_fraction are left out of the default comparison: per seed they are
 # multiples of 1/n (degenerate seed variance at small rates); tests check them separately.
-FIELDS = ("test_error", "train_loss", "m", "q", "bias", "cosine")
+FIELDS = SPEC.compared_fields
 
 __all__ = [
+    "SPEC",
     "FIELDS",
     "GRID_PARAMETERS",
     "NAME",
     "PARAMETERS",
     "RESULT_FIELDS",
     "BayesOptimal",
+    "MixtureMaxMargin",
     "MaxMargin",
     "MixtureSimulation",
     "MixtureTheory",
     "NotSeparableWarning",
+    "MixtureSeparabilityThreshold",
     "SeparabilityThreshold",
     "SupportVectorAbundance",
     "bayes_optimal",

@@ -2,9 +2,10 @@
 
 Per seed and grid point: ``n = round(alpha dim)`` labels ``y = +1`` w.p. ``imbalance``, a mean
 direction ``v*`` uniform on the sphere with ``|v*|^2/dim = 1`` exactly, inputs ``x = y v*/sqrt(dim)
-+ sqrt(noise) z``; the estimator is computed exactly (:mod:`._estimators`: closed form for square
-loss, Newton for logistic, an interior-point method for hinge; ``loss="hinge", ridge=0`` is the
-hard-margin SVM) and the observables are
++ sqrt(noise) z``; the estimator is computed exactly (:mod:`overparam_theory.estimators`, with or
+without an unpenalised intercept: closed form for square loss, Newton for logistic and custom
+smooth losses, an interior-point method for hinge; ``loss="hinge", ridge=0`` is the hard-margin
+SVM) and the observables are
 
 - ``m = w.v*/d``, ``q = |w|^2/d``, ``bias = b``, ``cosine = m/sqrt(q)``;
 - ``test_error``: the *population* error of ``(w, b)``, ``rho_+ H((m + b)/sqrt(Delta q)) +
@@ -31,12 +32,14 @@ import numpy as np
 from .._montecarlo import resolve_devices, run_grid, seed_batched, summarize_fits
 from .._precision import precision
 from .._results import Estimate
-from .._validation import positive_int
-from ..numerics.prox import HINGE, LOGISTIC, SQUARE
-from . import _estimators
-from ._common import H, validate
+from .._spec import validated
+from ..estimators import fit
+from ..numerics.prox import HINGE, resolve_loss
+from ._common import H
+from ._params import PARAMS
 
 _SV_TOL = 1e-6
+_FIT_TOL = 1e-10  # relative gradient norm / duality gap of the iterative fitters
 
 
 class MixtureSimulation(NamedTuple):
@@ -70,7 +73,8 @@ def _one_seed(key, ridge, noise, rho, *, n, d, loss, intercept, hard_margin):
     g = jax.random.normal(k_v, (d,))
     v = math.sqrt(d) * g / jnp.linalg.norm(g)
     X = y[:, None] * v[None, :] / math.sqrt(d) + jnp.sqrt(noise) * jax.random.normal(k_z, (n, d))
-    w, b, converged, _, _, feasible = _estimators.fit(X, y, ridge, loss=loss.name, intercept=intercept, hard_margin=hard_margin)
+    res = fit(X, y, ridge, loss=loss, intercept=intercept, hard_margin=hard_margin, tol=_FIT_TOL)
+    w, b = res.weights, res.bias
     m = w @ v / d
     q = w @ w / d
     test = rho * H((m + b) / jnp.sqrt(noise * q)) + (1.0 - rho) * H((m - b) / jnp.sqrt(noise * q))
@@ -79,14 +83,14 @@ def _one_seed(key, ridge, noise, rho, *, n, d, loss, intercept, hard_margin):
     train_error = jnp.mean(margins < 0)
     sv = margins <= 1.0 + _SV_TOL
     values = (test, train_loss, train_error, m, q, b, m / jnp.sqrt(q), jnp.mean(sv), jnp.all(sv).astype(m.dtype))
-    ok = converged & feasible
+    ok = res.converged & res.feasible
     return tuple(jnp.where(ok, x, jnp.nan) for x in values) + (~ok,)
 
 
 @partial(jax.jit, static_argnames=("n", "d", "loss", "intercept", "hard_margin", "devices"))
 def _run_group(keys, alpha, ridge, noise, rho, *, n, d, loss, intercept, hard_margin, devices):
     one = partial(_one_seed, n=n, d=d, loss=loss, intercept=intercept, hard_margin=hard_margin)
-    sequential = loss is HINGE and devices is None  # vmapped IPMs were slow on CPU (glm/_estimators.py)
+    sequential = loss is HINGE and devices is None  # vmapped IPMs were slow on CPU (estimators.fit_max_margin)
 
     def point(point_keys, r, e, p):
         if sequential:
@@ -97,6 +101,7 @@ def _run_group(keys, alpha, ridge, noise, rho, *, n, d, loss, intercept, hard_ma
     return dict(zip(_OBSERVABLES + ("failed",), out))
 
 
+@validated(PARAMS, "simulate")
 def simulate(
     *,
     alpha,
@@ -118,34 +123,32 @@ def simulate(
             ``loss="hinge", ridge=0`` is the hard-margin SVM (compare with
             :func:`~overparam_theory.mixtures.max_margin`) and ``loss="logistic", ridge=0`` is the
             MLE (NaN with a warning on separable samples).
-        dim: input dimension ``d``; ``n = round(alpha d)``.
+        dim: input dimension ``d >= 2``; ``n = round(alpha d)`` (at least 2).
         n_seeds: independent seeds per point (>= 2); seed: int or JAX key.
         progress: print one line per compiled sample size.
         devices: ``None``, ``"all"`` or a list of JAX devices to shard the seeds over.
     """
-    dim = positive_int("dim", dim, minimum=2)
+    loss = resolve_loss(loss)
+    if not loss.smooth and loss is not HINGE:
+        raise ValueError(f"simulate has no solver for the non-smooth custom loss {loss.name!r}")
     devices = resolve_devices(devices)
-    n_seeds = positive_int("n_seeds", n_seeds, minimum=2)
-    p = validate(alpha, ridge, loss, noise, imbalance, intercept)
-    if p.loss not in (SQUARE, LOGISTIC, HINGE):
-        raise ValueError(f"simulate supports loss 'square', 'logistic', 'hinge'; got {p.loss.name!r}")
-    shape = p.shape
-    hard_margin = p.loss is HINGE and bool(np.any(np.asarray(p.ridge) == 0))
-    if hard_margin and not np.all(np.asarray(p.ridge) == 0):
+    shape = np.broadcast_shapes(*(np.shape(v) for v in (alpha, ridge, noise, imbalance)))
+    hard_margin = loss is HINGE and bool(np.any(np.asarray(ridge) == 0))
+    if hard_margin and not np.all(np.asarray(ridge) == 0):
         raise ValueError("ridge: with loss='hinge' use either ridge = 0 everywhere (hard margin) or ridge > 0 everywhere")
-    flat = [np.broadcast_to(np.asarray(a, float), shape).reshape(-1) for a in (p.alpha, p.ridge, p.noise, p.imbalance)]
+    flat = [np.broadcast_to(np.asarray(a, float), shape).reshape(-1) for a in (alpha, ridge, noise, imbalance)]
     n_samples = np.maximum(2, np.rint(flat[0] * dim)).astype(int)
     with precision("float64"):
         raw = run_grid(
             lambda keys, *params, size: _run_group(
-                keys, *params, n=size, d=dim, loss=p.loss, intercept=p.intercept, hard_margin=hard_margin,
+                keys, *params, n=size, d=dim, loss=loss, intercept=intercept, hard_margin=hard_margin,
                 devices=None if devices is None else tuple(devices),
             ),
             n_samples,
             flat,
             seed=seed,
             n_seeds=n_seeds,
-            label=f"mixtures.simulate ({p.loss.name}, d={dim})",
+            label=f"mixtures.simulate ({loss.name}, d={dim})",
             progress=progress,
         )
     est, failures = summarize_fits(raw, _OBSERVABLES, shape, what="mixtures.simulate", alpha=flat[0], ridge=flat[1])

@@ -1,7 +1,7 @@
-"""Asymptotics of l2-penalised ERM on a binary Gaussian mixture (classification.md section 5).
+"""Asymptotics of l2-penalised ERM on a binary Gaussian mixture (``docs/theory/mixtures.md``).
 
 Model and estimator (Mignacco, Krzakala, Lu, Urbani, Zdeborova, ICML 2020, arXiv:2002.11544,
-section 2 and eqs. (8)-(10) of their appendix, in our notation; docs/mixtures.md):
+section 2 and eqs. (8)-(10) of their appendix, in our notation):
 
 - labels ``y = +1`` w.p. ``rho_+ = imbalance``, else ``-1``; inputs ``x = y v*/sqrt(d) + sqrt(Delta) z``,
   ``z ~ N(0, I_d)``, ``|v*|^2/d = 1``, ``Delta = noise``; ``n = alpha d`` samples;
@@ -24,13 +24,14 @@ hinge loss: the fraction of support vectors).  Both probabilities are Gaussian C
 
 Numerics: expectations by a composite Gauss-Legendre rule (``numerics.normal_panel_rule``) per
 label with panel boundaries at ``t0 = Delta V l'(0)`` and at the kinks of the prox (hinge:
-``t0 = 1 - Delta V, 1``) (classification.md pitfall 4); the fixed point in ``(atanh(cosine),
-log q, log V)`` by Anderson-accelerated damped iteration (damping 0.5, pitfall 1) from ``m = 1/2,
+``t0 = 1 - Delta V, 1``) (a kink inside a panel would cost the rule its accuracy); the fixed
+point in ``(atanh(cosine), log q, log V)`` by Anderson-accelerated damped iteration
+(:class:`~overparam_theory.numerics.solvers.FixedPoint`: damping 0.5, memory 5) from ``m = 1/2,
 q = 0.6, V = 1/(lambda + alpha)``; with an intercept the bias is the root of the monotone
 function ``b -> E[y l'(t*)]`` found by a safeguarded Newton/bisection
 (``numerics.roots.bracketed_root``) inside every evaluation of the map, so derivatives through
 the solution are implicit (fixed point and root).  Square loss has a closed form (module
-function ``_square_closed_form``; docs/mixtures.md) used by ``solver="auto"``.
+function ``_square_closed_form``; ``docs/theory/mixtures.md``) used by ``solver="auto"``.
 """
 
 from __future__ import annotations
@@ -42,17 +43,21 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import ndtr
 
-from .._precision import as_dtype, precision, resolve_dtype
-from .._results import finalize
-from .._validation import choice, is_traced, real_array
-from ..numerics.batching import map_points, padded_call
+from .._spec import validated
+from .._validation import is_traced
+from ..numerics.batching import map_points
+from ..numerics.diagnostics import Diagnostics, diagnostics, with_diagnostics
 from ..numerics.fixed_point import fixed_point
 from ..numerics.gaussian import normal_panel_rule
-from ..numerics.prox import HINGE, SQUARE
+from ..numerics.grid import evaluate
+from ..numerics.prox import HINGE, SQUARE, resolve_loss
 from ..numerics.roots import bracketed_root
-from ._common import H, validate
+from ..numerics.solvers import Bracketed, FixedPoint
+from ._common import H
+from ._params import BAYES_PARAMS, PARAMS
 
 
+@with_diagnostics
 class MixtureTheory(NamedTuple):
     """Asymptotic ERM quantities on the Gaussian mixture, each shaped like the broadcast parameters.
 
@@ -66,7 +71,9 @@ class MixtureTheory(NamedTuple):
         V, m_hat, q_hat, V_hat: response parameter and conjugate order parameters.
         support_fraction: fraction of training samples with margin ``t* <= 1`` (hinge: support
             vectors).
-        converged, iterations, residual: fixed-point diagnostics (closed forms: True, 0, 0).
+        diagnostics: :class:`~overparam_theory.numerics.diagnostics.Diagnostics` of the fixed
+            point (closed forms: status OK, 0 iterations, residual 0); ``converged``,
+            ``status``, ``iterations``, ``residual`` are properties.
     """
 
     test_error: jax.Array
@@ -81,13 +88,11 @@ class MixtureTheory(NamedTuple):
     m_hat: jax.Array
     q_hat: jax.Array
     V_hat: jax.Array
-    converged: jax.Array
-    iterations: jax.Array
-    residual: jax.Array
+    diagnostics: Diagnostics
 
 
 RESULT_FIELDS = ("test_error", "train_loss", "train_error", "m", "q", "bias", "cosine", "support_fraction")
-SOLVERS = ("auto", "fixed_point")
+_BIAS_ROOT = Bracketed(xtol=1e-15, max_iter=200)  # the intercept equation E[y l'(t*)] = 0
 _LABELS = np.array([1.0, -1.0])
 
 
@@ -130,7 +135,9 @@ def _bias_function(loss):
 
 def _solve_bias(loss, m, q, u, noise, rho):
     width = jnp.abs(m) + 2.0 + u + 12.0 * jnp.sqrt(noise * q)
-    res = bracketed_root(_bias_function(loss), -width, width, (m, q, u, noise, rho), xtol=1e-15, max_iter=200)
+    res = bracketed_root(
+        _bias_function(loss), -width, width, (m, q, u, noise, rho), xtol=_BIAS_ROOT.xtol, max_iter=_BIAS_ROOT.max_iter
+    )
     return res.root, res.converged
 
 
@@ -207,7 +214,7 @@ def _observables(loss, m, q, V, b, noise, rho):
 
 
 # ---------------------------------------------------------------------------------------------
-# Square loss closed form (docs/mixtures.md, "Square loss")
+# Square loss closed form (docs/theory/mixtures.md)
 
 
 def _square_closed_form(alpha, ridge, noise, rho, intercept):
@@ -252,7 +259,7 @@ def _square_closed_form(alpha, ridge, noise, rho, intercept):
 # Per-point solve
 
 
-def _point(loss, intercept, solver, tol, max_iter):
+def _point(loss, intercept, solver, settings):
     F = _fixed_point_map(loss, intercept)
 
     def run(alpha, ridge, noise, rho):
@@ -261,7 +268,16 @@ def _point(loss, intercept, solver, tol, max_iter):
             converged, iterations, residual = jnp.asarray(True), jnp.asarray(0, jnp.int32), jnp.zeros_like(m)
         else:
             x0 = jnp.stack([jnp.arctanh(0.5 / jnp.sqrt(0.6)) + 0 * alpha, jnp.log(0.6) + 0 * alpha, -jnp.log(ridge + alpha)])
-            res = fixed_point(F, x0, (alpha, ridge, noise, rho), method="anderson", damping=0.5, memory=5, tol=tol, max_iter=max_iter)
+            res = fixed_point(
+                F,
+                x0,
+                (alpha, ridge, noise, rho),
+                method=settings.method,
+                damping=settings.damping,
+                memory=settings.memory,
+                tol=settings.tol,
+                max_iter=settings.max_iter,
+            )
             t, log_q, log_V = res.value
             q, V = jnp.exp(log_q), jnp.exp(log_V)
             m = jnp.tanh(t) * jnp.sqrt(q)
@@ -280,52 +296,49 @@ def _point(loss, intercept, solver, tol, max_iter):
     return run
 
 
-_COMPILED: dict = {}
+def _kernel(alpha, ridge, noise, rho, *, loss, intercept, solver, settings):
+    """The flat grid -> :class:`MixtureTheory`."""
+    point = _point(loss, intercept, solver, settings)
+    *values, converged, iterations, residual = map_points(point, (alpha, ridge, noise, rho), (), work_per_point=2048)
+    return MixtureTheory(*values, diagnostics(converged, iterations, residual))
 
 
-def _compiled(loss, intercept, solver, tol, max_iter):
-    key = (loss, intercept, solver, tol, max_iter)
-    if key not in _COMPILED:
-        point = _point(loss, intercept, solver, tol, max_iter)
-
-        def grid(alpha, ridge, noise, rho):
-            return map_points(point, (alpha, ridge, noise, rho), (), work_per_point=2048)
-
-        _COMPILED[key] = jax.jit(grid)
-    return _COMPILED[key]
-
-
-def _check_ridge_zero(p, solver):
-    if is_traced(p.ridge) or not np.any(np.asarray(p.ridge) == 0):
+def _check_ridge_zero(loss, intercept, solver, alpha, ridge, noise, imbalance):
+    """Cross-field rules at ``ridge = 0``: non-smooth losses need ``ridge > 0``, square loss
+    refuses the interpolation threshold (and the fixed-point solver the interpolating phase),
+    other smooth losses need non-separable data (``alpha > alpha_s``)."""
+    if is_traced(ridge) or not np.any(np.asarray(ridge) == 0):
         return
-    zero = np.broadcast_to(np.asarray(p.ridge) == 0, p.shape)
-    alpha = np.broadcast_to(np.asarray(p.alpha, float), p.shape)[zero]
-    if p.loss is HINGE or not p.loss.smooth:
+    shape = np.broadcast_shapes(*(np.shape(v) for v in (alpha, ridge, noise, imbalance)))
+    zero = np.broadcast_to(np.asarray(ridge) == 0, shape)
+    alpha = np.broadcast_to(np.asarray(alpha, float), shape)[zero]
+    if loss is HINGE or not loss.smooth:
         raise ValueError(
-            f"ridge must be > 0 for the non-smooth loss {p.loss.name!r}: ridge -> 0+ is the hard-margin SVM, "
+            f"ridge must be > 0 for the non-smooth loss {loss.name!r}: ridge -> 0+ is the hard-margin SVM, "
             "use mixtures.max_margin"
         )
-    if p.loss is SQUARE:
+    if loss is SQUARE:
         if np.any(alpha == 1.0):
             raise ValueError("ridge = 0 with loss='square' at alpha = 1: q diverges (interpolation threshold); use ridge > 0")
         if solver == "fixed_point" and np.any(alpha < 1.0):
             raise ValueError("ridge = 0 with alpha < 1 (min-norm interpolator, V = inf) needs solver='auto' (closed form)")
         return
-    from ._thresholds import separability_threshold
+    from ._separability import separability_threshold
 
-    noise = np.broadcast_to(np.asarray(p.noise, float), p.shape)[zero]
-    imb = np.broadcast_to(np.asarray(p.imbalance, float), p.shape)[zero]
-    alpha_s = np.asarray(separability_threshold(noise=noise, imbalance=imb, intercept=p.intercept).alpha_s)
+    noise = np.broadcast_to(np.asarray(noise, float), shape)[zero]
+    imb = np.broadcast_to(np.asarray(imbalance, float), shape)[zero]
+    alpha_s = np.asarray(separability_threshold(noise=noise, imbalance=imb, intercept=intercept).alpha_s)
     separable = alpha <= alpha_s
     if np.any(separable):
         i = int(np.flatnonzero(separable)[0])
         raise ValueError(
-            f"ridge = 0 with loss={p.loss.name!r}: the unpenalised minimiser does not exist where the data are "
+            f"ridge = 0 with loss={loss.name!r}: the unpenalised minimiser does not exist where the data are "
             f"separable, alpha <= alpha_s (e.g. alpha={alpha[i]:.4g} <= alpha_s={alpha_s[i]:.4g}); use ridge > 0 "
             "or mixtures.max_margin"
         )
 
 
+@validated(PARAMS, "theory")
 def theory(
     *,
     alpha,
@@ -353,10 +366,11 @@ def theory(
         imbalance: ``rho_+ = P(y = +1)`` in ``(0, 1)``.
         intercept: fit an unpenalised bias ``b`` (else ``b = 0``).
         solver: ``"auto"`` (closed form for square loss) or ``"fixed_point"``.
-        tol, max_iter: fixed-point tolerance (relative residual) and iteration cap.
+        tol, max_iter: fixed-point tolerance (relative residual; raised to ``1e-6`` in float32)
+            and iteration cap (:class:`~overparam_theory.numerics.solvers.FixedPoint`).
         dtype: ``"float64"`` or ``"float32"``.
         on_failure: ``"warn"``, ``"raise"`` or ``"ignore"`` for non-converged points (NaN values,
-            ``converged=False``).
+            flagged in ``diagnostics``).
 
     ``alpha``, ``ridge``, ``noise``, ``imbalance`` broadcast together.
 
@@ -365,23 +379,19 @@ def theory(
         and appendix A (with ``Delta = noise``, ``rho = imbalance``, ``lambda = ridge``);
         Thrampoulidis, Oymak, Soltanolkotabi, 2020 (CGMT, rigorous).
     """
-    choice("on_failure", on_failure, ("warn", "raise", "ignore"))
-    solver = choice("solver", solver, SOLVERS)
-    dtype = resolve_dtype(dtype)
-    tol = float(real_array("tol", tol, low=0.0, low_open=True))
-    max_iter = int(real_array("max_iter", max_iter, low=1.0))
-    p = validate(alpha, ridge, loss, noise, imbalance, intercept)
-    _check_ridge_zero(p, solver)
+    loss = resolve_loss(loss)
+    _check_ridge_zero(loss, intercept, solver, alpha, ridge, noise, imbalance)
+    settings = FixedPoint(tol=tol, max_iter=max_iter, method="anderson", damping=0.5, memory=5)
     if dtype == "float32":
-        tol = max(tol, 1e-6)
-    fn = _compiled(p.loss, p.intercept, solver, tol, max_iter)
-    with precision(dtype):
-        args = as_dtype(dtype, p.alpha, p.ridge, p.noise, p.imbalance)
-        if any(isinstance(a, jax.core.Tracer) for a in args):
-            out = fn(*jnp.broadcast_arrays(*args))
-        else:
-            out = padded_call(fn, args, (), p.shape)
-    return finalize(MixtureTheory(*out), on_failure, f"Gaussian-mixture saddle point ({p.loss.name} loss)")
+        settings = FixedPoint(tol=max(settings.tol, 1e-6), max_iter=settings.max_iter, method="anderson", damping=0.5, memory=5)
+    return evaluate(
+        _kernel,
+        (alpha, ridge, noise, imbalance),
+        static=dict(loss=loss, intercept=intercept, solver=solver, settings=settings),
+        dtype=dtype,
+        on_failure=on_failure,
+        what=f"Gaussian-mixture saddle point ({loss.name} loss)",
+    )
 
 
 class BayesOptimal(NamedTuple):
@@ -391,15 +401,14 @@ class BayesOptimal(NamedTuple):
     overlap: np.ndarray
 
 
+@validated(BAYES_PARAMS, "theory")
 def bayes_optimal(*, alpha, noise=1.0) -> BayesOptimal:
-    """Bayes-optimal test error of the balanced mixture (classification.md section 5).
+    """Bayes-optimal test error of the balanced mixture (``docs/theory/mixtures.md``).
 
     The posterior mean of ``v* ~ N(0, I)`` given labelled data is ``prop. to sum_mu y_mu x_mu``;
     its normalised overlap is ``q_b = alpha/(alpha + Delta)`` and ``eps_BO = H(sqrt(q_b/Delta)) =
     H(sqrt(alpha/(Delta (alpha + Delta))))`` (Mignacco et al. 2020, section 3; ``Delta = noise``).
     """
-    alpha = real_array("alpha", alpha, low=0.0, low_open=True)
-    noise = real_array("noise", noise, low=0.0, low_open=True)
     alpha, noise = np.broadcast_arrays(alpha, noise)
     overlap = alpha / (alpha + noise)
     from scipy.special import ndtr as _ndtr

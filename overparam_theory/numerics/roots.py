@@ -1,5 +1,18 @@
 """Safeguarded scalar root finding that works under ``jax.jit``, ``jax.vmap`` and ``jax.grad``.
 
+- :func:`bracketed_root`: a bracketed root with implicit derivatives (the general tool);
+- :func:`increasing_root`: the same safeguarded Newton for an increasing function whose end
+  signs are known, with the function traced once (for solves nested inside scans and outer
+  solves);
+- :func:`illinois_root`: derivative-free regula falsi (Illinois) for outer problems whose value
+  contains an inner solve;
+- :func:`first_nonnegative`: binary search of an increasing function over a fixed grid (to
+  bracket a root or the minimum of a convex function before refining it);
+- :func:`bisect`: fixed-count bisection (nested monotone equations, vmappable, no derivative).
+
+Tolerances come from :class:`~overparam_theory.numerics.solvers.Bracketed` (``xtol``,
+``max_iter``).
+
 :func:`bracketed_root` finds the root of a continuous scalar function ``f(x, args)`` inside a
 bracket ``[lower, upper]`` on which ``f`` changes sign.  Each step tries a Newton step (the
 derivative comes from ``jax.jvp``); when that step leaves the current bracket or does not
@@ -22,6 +35,7 @@ tolerances from a :class:`~overparam_theory.numerics.solvers.Bracketed`.
 
 from __future__ import annotations
 
+import math
 from functools import partial
 from typing import Callable, NamedTuple
 
@@ -30,6 +44,17 @@ import jax.numpy as jnp
 
 from .diagnostics import Diagnostics, Status, with_diagnostics
 from .solvers import Bracketed
+
+__all__ = [
+    "RootResult",
+    "SearchResult",
+    "bracketed_root",
+    "expanding_root",
+    "increasing_root",
+    "illinois_root",
+    "first_nonnegative",
+    "bisect",
+]
 
 
 class RootResult(NamedTuple):
@@ -278,3 +303,144 @@ def expanding_root(f: Callable, lower, upper_guess, args=(), *, solver: Brackete
         ``(SearchResult, aux)``.
     """
     return _expanding_root(f, solver, lower, upper_guess, args)
+
+
+# ---------------------------------------------------------------------------------------------
+# Building blocks for nested solves (one traced copy of the function each).
+
+
+def increasing_root(f: Callable, lower, upper, args=(), *, x0=None, solver: Bracketed = Bracketed()) -> RootResult:
+    """Root of ``f(x, args)``, increasing through a sign change on ``[lower, upper]`` with
+    ``f(lower) <= 0 <= f(upper)`` known in advance (``lower`` may be where ``f = -inf``):
+    safeguarded Newton (``rtsafe``), starting from ``x0`` (default: the midpoint).
+
+    Unlike :func:`bracketed_root` the end values are not evaluated, and the loop body holds the
+    only copy of ``f`` (value and slope by ``jax.jvp``): such solves are nested inside scans and
+    outer solves, and XLA's CPU compile time grows with every traced copy.  A Newton step is
+    taken only when it stays inside the bracket and at least halves it; bisection otherwise.
+    No implicit derivative is defined.  ``converged`` needs a small final step
+    (``solver.xtol`` relative to ``max(1, |x|)``), a finite value and ``|f|`` at the level of the
+    step times the slope (a spurious "root" at a bracket end is rejected).
+    """
+    xtol, max_iter = solver.xtol, solver.max_iter
+    a, b = lower, upper
+    x0 = 0.5 * (a + b) if x0 is None else x0
+
+    def cond(state):
+        return (~state[-1]) & (state[5] < max_iter)
+
+    def body(state):
+        a, b, x, _, _, it, _ = state
+        fx, dfx = jax.jvp(lambda t: f(t, args), (x,), (jnp.ones_like(x),))
+        a = jnp.where(fx <= 0, x, a)
+        b = jnp.where(fx > 0, x, b)
+        newton = x - fx / dfx
+        inside = (newton >= a) & (newton <= b) & jnp.isfinite(newton)
+        # Bisect also when Newton would not at least halve the bracket from this side.
+        shrinks = jnp.abs(newton - x) < 0.5 * (b - a)
+        x_new = jnp.where(inside & shrinks, newton, 0.5 * (a + b))
+        scale = jnp.maximum(jnp.abs(x_new), 1.0)
+        done = (fx == 0) | (inside & (jnp.abs(newton - x) <= xtol * scale)) | ((b - a) <= xtol * scale)
+        return a, b, jnp.where(fx == 0, x, x_new), fx, dfx, it + 1, done
+
+    zero = jnp.zeros_like(x0)
+    state = jax.lax.while_loop(cond, body, (a + zero, b + zero, x0, zero, zero, jnp.asarray(0, jnp.int32), zero > 1))
+    a, b, x, fx, dfx, it, done = state
+    scale = jnp.maximum(jnp.abs(x), 1.0)
+    small = jnp.abs(fx) <= 1e-6 * jnp.maximum(jnp.abs(dfx) * scale, 1e-300) + 1e-12
+    converged = done & jnp.isfinite(x) & jnp.isfinite(fx) & small
+    return RootResult(x, converged, it, jnp.abs(fx))
+
+
+def first_nonnegative(f: Callable, grid):
+    """Binary search over an increasing ``grid`` for the first point where the *increasing*
+    function ``f(x) -> (value, aux)`` is ``>= 0``.
+
+    Returns ``(i, f_lo, f_hi, aux_hi)``: ``i`` in ``0..n`` (``n``: none), the values at
+    ``grid[i - 1]`` and ``grid[i]`` (NaN where that point is off the grid) and the ``aux`` at
+    ``grid[i]`` (zeros when ``i = n``).  ``ceil(log2(n + 1))`` evaluations, one traced copy.
+    """
+    n = grid.shape[0]
+    aux0 = jax.eval_shape(lambda x: f(x)[1], grid[0])
+    aux0 = jax.tree_util.tree_map(lambda sd: jnp.zeros(sd.shape, sd.dtype), aux0)
+    nan = jnp.full_like(grid[0], jnp.nan)
+
+    def body(_, state):
+        lo, hi, f_lo, f_hi, aux_hi = state
+        active = hi - lo > 1
+        mid = jnp.clip((lo + hi) // 2, 0, n - 1)
+        fm, aux = f(grid[mid])
+        up = active & (fm >= 0)
+        down = active & ~(fm >= 0)
+        hi = jnp.where(up, mid, hi)
+        f_hi = jnp.where(up, fm, f_hi)
+        aux_hi = jax.tree_util.tree_map(lambda new, old: jnp.where(up, new, old), aux, aux_hi)
+        lo = jnp.where(down, mid, lo)
+        f_lo = jnp.where(down, fm, f_lo)
+        return lo, hi, f_lo, f_hi, aux_hi
+
+    steps = int(math.ceil(math.log2(n + 1)))
+    init = (jnp.asarray(-1), jnp.asarray(n), nan, nan, aux0)
+    _, hi, f_lo, f_hi, aux_hi = jax.lax.fori_loop(0, steps, body, init)
+    return hi, f_lo, f_hi, aux_hi
+
+
+def illinois_root(f: Callable, a, b, fa, fb, *, solver: Bracketed = Bracketed(xtol=1e-13, max_iter=100)):
+    """Derivative-free root of ``f`` on ``[a, b]`` with known end values ``fa``, ``fb`` of
+    opposite signs (regula falsi, Illinois variant; superlinear, order ~1.44), vmappable.
+
+    ``f(x) -> (value, aux)``; returns ``(root, converged, iterations, |value|, aux)`` at the last
+    evaluated point.  Used for outer problems whose value contains an inner root solve: no
+    derivative of the inner solve is needed, and the loop body is its only traced copy.  Stops
+    when the step or the bracket is below ``solver.xtol`` relative to ``max(1, |x|)``.
+    """
+    xtol, max_iter = solver.xtol, solver.max_iter
+    ok = jnp.sign(fa) * jnp.sign(fb) <= 0
+    aux0 = jax.eval_shape(lambda x: f(x)[1], a)
+    aux0 = jax.tree_util.tree_map(lambda sd: jnp.zeros(sd.shape, sd.dtype), aux0)
+
+    def cond(state):
+        return (~state[-1]) & (state[6] < max_iter)
+
+    def body(state):
+        a, b, fa, fb, side, x_prev, it, x, fx, aux, done = state
+        denom = fb - fa
+        x = jnp.where(denom != 0, (a * fb - b * fa) / jnp.where(denom != 0, denom, 1.0), 0.5 * (a + b))
+        lo, hi = jnp.minimum(a, b), jnp.maximum(a, b)
+        x = jnp.where((x > lo) & (x < hi), x, 0.5 * (a + b))
+        fx, aux = f(x)
+        same_b = jnp.sign(fx) == jnp.sign(fb)
+        same_a = ~same_b & (jnp.sign(fx) == jnp.sign(fa))
+        # Illinois: halve the stale end's value when the same end is replaced twice in a row.
+        fa_new = jnp.where(same_b, jnp.where(side == -1, 0.5 * fa, fa), jnp.where(same_a, fx, fa))
+        fb_new = jnp.where(same_a, jnp.where(side == 1, 0.5 * fb, fb), jnp.where(same_b, fx, fb))
+        a_new = jnp.where(same_a, x, a)
+        b_new = jnp.where(same_b, x, b)
+        side = jnp.where(same_b, -1, jnp.where(same_a, 1, 0))
+        scale = jnp.maximum(jnp.abs(x), 1.0)
+        done = (fx == 0) | (jnp.abs(x - x_prev) <= xtol * scale) | (jnp.abs(b_new - a_new) <= xtol * scale)
+        done = done | ~jnp.isfinite(fx)
+        return a_new, b_new, fa_new, fb_new, side, x, it + 1, x, fx, aux, done
+
+    nan = jnp.full_like(a, jnp.nan)
+    init = (a, b, fa, fb, jnp.asarray(0), a, jnp.asarray(0, jnp.int32), nan, nan, aux0, ~ok)
+    state = jax.lax.while_loop(cond, body, init)
+    x, fx, aux, done, it = state[7], state[8], state[9], state[10], state[6]
+    converged = ok & done & jnp.isfinite(fx)
+    return x, converged, it, jnp.abs(fx), aux
+
+
+def bisect(f: Callable, lo, hi, n_iter: int = 200):
+    """Root of an increasing function ``f`` on ``[lo, hi]`` by plain bisection (``f(lo) <= 0 <=
+    f(hi)`` assumed; the midpoint of the final bracket is returned).  A fixed iteration count
+    (``n_iter`` halvings: ``52`` reach the float64 resolution of the bracket) keeps it vmappable
+    and nestable; no derivative is defined."""
+
+    def body(_, state):
+        lo, hi = state
+        mid = 0.5 * (lo + hi)
+        pos = f(mid) > 0
+        return jnp.where(pos, lo, mid), jnp.where(pos, mid, hi)
+
+    lo, hi = jax.lax.fori_loop(0, n_iter, body, (lo, hi))
+    return 0.5 * (lo + hi)
