@@ -134,7 +134,17 @@ def test_invalid_values_raise_value_error_naming_the_argument(spec):
     assert n_checked > 10
 
 
-def test_float32_agrees_with_float64(spec):
+# Known failures found by the contract, each reproduced on the code before the contract redesign;
+# strict: the test fails as soon as one is fixed, so the entry must then be removed.
+KNOWN_FAILURES = {
+    ("float32", "amp"): "a float32 call after a float64 call in the same process traces the state "
+    "evolution with float64 constants (lax.mul float32/float64 TypeError); reproduced at ba158bd",
+}
+
+
+def test_float32_agrees_with_float64(spec, request):
+    if (reason := KNOWN_FAILURES.get(("float32", spec.name))) is not None:
+        request.applymarker(pytest.mark.xfail(reason=reason, strict=True))
     th64 = spec.theory(**spec.smoke)
     th32 = spec.theory(**spec.smoke, dtype="float32")
     for f in spec.field_names:
@@ -200,11 +210,12 @@ def _cli_args(spec):
 def test_cli_round_trip(spec, tmp_path):
     assert main(["theory", spec.name, *_cli_args(spec), "--out", str(tmp_path), "--format", "json"]) == 0
     rows = json.loads((tmp_path / f"{spec.name}_theory.json").read_text())["rows"]
-    assert rows and set(spec.field_names) <= set(rows[0]) and all(r["converged"] for r in rows)
+    th = spec.theory(**spec.smoke)
+    scalar = [f for f in spec.field_names if np.ndim(getattr(th, f)) <= np.ndim(getattr(th, spec.field_names[0]))]
+    assert rows and set(scalar) <= set(rows[0]) and all(r["converged"] for r in rows)
     multi = [k for k, v in spec.smoke.items() if np.size(v) > 1 and spec.param(k).grid]
     if not spec.cli_options and len(multi) <= 1 and spec.time_axis is None:
-        th = spec.theory(**spec.smoke)
-        for f in spec.field_names:
+        for f in scalar:
             np.testing.assert_allclose([r[f] for r in rows], np.ravel(getattr(th, f)), rtol=1e-12)
 
 

@@ -1,7 +1,7 @@
 """Finite-size ERM estimators without intercept (``overparam_theory.estimators``, used by ``glm.simulate``).
 
 References used here, all on the features ``A = X / sqrt(d)`` and for the *sum* of the losses
-(classification.md section 0, so scikit-learn's ``C = 1 / ridge``):
+(docs/theory/glm.md section 2, so scikit-learn's ``C = 1 / ridge``):
 
 * square: ``sklearn.linear_model.Ridge(alpha=ridge, fit_intercept=False)`` (direct solve) and
   ``numpy.linalg.lstsq`` (minimum-norm least squares) at ``ridge = 0``;

@@ -15,7 +15,7 @@ ALPHAS = np.array([0.5, 3.0])
 
 
 def test_hinge_at_small_ridge_is_max_margin():
-    """classification.md section 2: hinge ERM at small ridge has the max-margin q = 1/kappa^2 and
+    """docs/theory/glm.md section 5 (Aubin et al. 2020): hinge ERM at small ridge has the max-margin q = 1/kappa^2 and
     cosine R (to ~1e-10 once ridge <= 1e-2 here), zero training loss, and approaches them
     continuously from larger ridge."""
     mm = glm.max_margin(alpha=ALPHAS)

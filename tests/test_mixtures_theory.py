@@ -1,4 +1,4 @@
-"""mixtures.theory / thresholds: closed forms, limits, solver agreement, properties (classification.md section 5)."""
+"""mixtures.theory / thresholds: closed forms, limits, solver agreement, properties (docs/theory/mixtures.md; Mignacco et al. 2020)."""
 
 from __future__ import annotations
 
@@ -143,7 +143,7 @@ def test_logistic_and_hinge_errors_at_least_bayes_on_grid(loss):
 
 
 def test_max_margin_equals_hinge_small_ridge():
-    """classification.md section 2 'hinge limit', mixture version: the hinge saddle point at small
+    """The hinge limit (docs/theory/glm.md section 5), mixture version: the hinge saddle point at small
     ridge equals the Gordon max-margin solution (two independent solvers)."""
     a = np.array([0.5, 1.0, 3.0])
     mm = mixtures.max_margin(alpha=a, noise=0.5)

@@ -91,11 +91,14 @@ def evaluate(
     """
     dtype = resolve_dtype(dtype)
     shape = np.broadcast_shapes(*(np.shape(g) for g in grid))
-    fn = compiled(kernel, tuple(sorted((static or {}).items())), tuple(sorted((compiler_options or {}).items())))
+    traced = any(is_traced(leaf) for leaf in jax.tree_util.tree_leaves((grid, shared)))
+    # XLA options belong to a top-level program: under a caller's jit the kernel is inlined.
+    options = () if traced else tuple(sorted((compiler_options or {}).items()))
+    fn = compiled(kernel, tuple(sorted((static or {}).items())), options)
     with precision(dtype):
         grid = [_cast(dtype, g) for g in grid]
         shared = tuple(jax.tree_util.tree_map(functools.partial(_cast, dtype), s) for s in shared)
-        if any(is_traced(g) for g in grid):
+        if traced:
             flat = [jnp.reshape(jnp.broadcast_to(g, shape), (-1,)) for g in grid]
             n = size = flat[0].shape[0]
         else:
