@@ -128,20 +128,7 @@ def _run_group(keys, alpha, noise, flip, sparsity, nonzero_variance, initial_snr
 
 @validated(PARAMS, "simulate")
 def simulate(
-    *,
-    alpha,
-    channel="sign",
-    noise=0.0,
-    flip=0.0,
-    sparsity=1.0,
-    nonzero_variance=1.0,
-    initial_snr=1e-6,
-    dim: int = 2000,
-    n_iterations: int = 30,
-    n_seeds: int = 8,
-    seed=0,
-    devices=None,
-    progress: bool = False,
+    *, alpha, channel, noise, flip, sparsity, nonzero_variance, initial_snr, dim, n_iterations, n_seeds, seed, devices, progress
 ) -> AMPSimulation:
     """GAMP on finite-size instances, batched over seeds (module docstring).
 

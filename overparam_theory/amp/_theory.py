@@ -349,18 +349,7 @@ def _noise_mode(channel, noise) -> str:
 
 @validated(PARAMS, "theory")
 def theory(
-    *,
-    alpha,
-    channel="sign",
-    noise=0.0,
-    flip=0.0,
-    sparsity=1.0,
-    nonzero_variance=1.0,
-    initial_snr=1e-6,
-    tol=1e-12,
-    max_iter=20_000,
-    dtype="float64",
-    on_failure="warn",
+    *, alpha, channel, noise, flip, sparsity, nonzero_variance, initial_snr, tol, max_iter, dtype, on_failure
 ) -> AMPTheory:
     """Bayes-optimal MMSE, overlap and test error of a GLM, and what GAMP reaches.
 
@@ -409,18 +398,7 @@ def theory(
 
 
 @validated(STATE_EVOLUTION_PARAMS, "theory")
-def state_evolution(
-    *,
-    alpha,
-    channel="sign",
-    noise=0.0,
-    flip=0.0,
-    sparsity=1.0,
-    nonzero_variance=1.0,
-    initial_snr=1e-6,
-    n_steps=30,
-    dtype="float64",
-):
+def state_evolution(*, alpha, channel, noise, flip, sparsity, nonzero_variance, initial_snr, n_steps, dtype):
     """The SE trajectory ``E_t`` (``t = 0 .. n_steps``) of GAMP from the uninformed start.
 
     ``E_0 = mmse(initial_snr)``, ``E_{t+1} = T(E_t)``: the predicted ``|w_hat^t - w*|^2/d`` of

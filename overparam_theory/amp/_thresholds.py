@@ -36,7 +36,7 @@ _LOG_SNR_GRID = np.linspace(np.log(1e-4), np.log(1e12), 321)
 
 
 @validated(IT_THRESHOLD_PARAMS, "theory")
-def it_threshold(*, channel="linear", sparsity=1.0):
+def it_threshold(*, channel, sparsity):
     """``alpha_IT = sparsity / kappa`` of a noiseless continuous channel (``linear``, ``relu``,
     ``abs``; module docstring)."""
     return np.asarray(sparsity / PINNED_FRACTION[channel], float)
@@ -69,7 +69,7 @@ def _sup_kernel(eps, v):
 
 
 @validated(ALGORITHMIC_THRESHOLD_PARAMS, "theory")
-def algorithmic_threshold(*, sparsity, nonzero_variance=1.0, return_snr=False):
+def algorithmic_threshold(*, sparsity, nonzero_variance, return_snr):
     """AMP threshold ``alpha_AMP(eps) = sup_s s mmse(s)`` of noiseless compressed sensing.
 
     Args:

@@ -48,7 +48,7 @@ class CoverSeparability(NamedTuple):
 
 
 @validated(MARGIN_PARAMS, "theory")
-def gardner_capacity(*, margin=0.0) -> GardnerCapacity:
+def gardner_capacity(*, margin) -> GardnerCapacity:
     """Gardner's storage capacity of a spherical perceptron (no bias) for random labels.
 
     ``alpha_c(kappa) = 1 / [(1 + kappa^2) Phi(kappa) + kappa phi(kappa)]``: for ``alpha < alpha_c``

@@ -179,9 +179,7 @@ def _max_margin_kernel(alpha, noise, flip, signal, *, kind):
 
 
 @validated(MAX_MARGIN_PARAMS, "theory")
-def max_margin(
-    *, alpha, teacher="sign", noise=0.0, flip=0.0, signal=1.0, on_failure="warn"
-) -> GLMMaxMargin:
+def max_margin(*, alpha, teacher, noise, flip, signal, on_failure) -> GLMMaxMargin:
     """Asymptotics of the max-margin (hard-margin SVM, no bias) classifier on teacher-student data.
 
     Solves the max-margin equations (Gardner 1988; Montanari, Ruan, Sohn & Yan 2019) for the

@@ -64,7 +64,7 @@ class LogisticMLE(NamedTuple):
 
 
 @validated(MLE_PARAMS, "theory")
-def logistic_mle(*, kappa, signal, on_failure="warn") -> LogisticMLE:
+def logistic_mle(*, kappa, signal, on_failure) -> LogisticMLE:
     """Asymptotic bias inflation, variance and LRT scale of the logistic MLE (Sur-Candes system).
 
     Args:

@@ -176,9 +176,7 @@ def _threshold_kernel(noise, flip, signal, *, kind):
 
 
 @validated(CHANNEL_PARAMS, "theory")
-def separability_threshold(
-    *, teacher="sign", noise=0.0, flip=0.0, signal=1.0, on_failure="warn"
-) -> GLMSeparabilityThreshold:
+def separability_threshold(*, teacher, noise, flip, signal, on_failure) -> GLMSeparabilityThreshold:
     """Separability threshold ``alpha_s`` of teacher-student data with noisy labels (no bias).
 
     ``1 / alpha_s = min_{t >= 0} E[(Z - t y V)_+^2]`` with ``Z ~ N(0, 1)`` independent of
@@ -304,7 +302,7 @@ def _mle_boundary_kernel(gamma2, beta0, *, with_intercept):
 
 
 @validated(MLE_BOUNDARY_PARAMS, "theory")
-def logistic_mle_boundary(*, signal, intercept=0.0, on_failure="warn") -> LogisticMLEBoundary:
+def logistic_mle_boundary(*, signal, intercept, on_failure) -> LogisticMLEBoundary:
     """Phase transition for the existence of the logistic-regression MLE (Candès & Sur 2020).
 
     Model (Sur-Candès conventions): ``p`` Gaussian features, ``n`` samples,

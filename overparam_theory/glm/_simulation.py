@@ -123,21 +123,7 @@ def _run_group(
 
 @validated(PARAMS, "simulate")
 def simulate(
-    *,
-    alpha,
-    ridge=1e-2,
-    loss="logistic",
-    teacher="sign",
-    noise=0.0,
-    flip=0.0,
-    signal=1.0,
-    spectrum=None,
-    teacher_power=None,
-    dim=500,
-    n_seeds=16,
-    seed=0,
-    progress=False,
-    devices=None,
+    *, alpha, ridge, loss, teacher, noise, flip, signal, spectrum, teacher_power, dim, n_seeds, seed, progress, devices
 ) -> GLMSimulation:
     """Finite-size ERM with the parameters of :func:`~overparam_theory.glm.theory` (module docstring).
 

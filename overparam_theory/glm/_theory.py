@@ -388,21 +388,7 @@ def _kernel(alpha, ridge, noise, flip, signal, *spectrum, loss, teacher, solver,
 
 @validated(PARAMS, "theory")
 def theory(
-    *,
-    alpha,
-    ridge=1e-2,
-    loss="logistic",
-    teacher="sign",
-    noise=0.0,
-    flip=0.0,
-    signal=1.0,
-    spectrum=None,
-    teacher_power=None,
-    solver="auto",
-    tol=1e-11,
-    max_iter=5000,
-    dtype="float64",
-    on_failure="warn",
+    *, alpha, ridge, loss, teacher, noise, flip, signal, spectrum, teacher_power, solver, tol, max_iter, dtype, on_failure
 ) -> GLMTheory:
     """Asymptotic test/training error and order parameters of l2-penalised ERM (see module docstring).
 

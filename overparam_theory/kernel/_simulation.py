@@ -73,16 +73,7 @@ def _run_group(keys, ridge, noise, eig, v, *, size, devices):
 
 @validated(PARAMS, "simulate")
 def simulate(
-    *,
-    n_samples,
-    ridge=0.0,
-    noise=0.0,
-    eigenvalues,
-    target,
-    n_seeds: int = 16,
-    seed=0,
-    devices=None,
-    progress: bool = False,
+    *, n_samples, ridge, noise, eigenvalues, target, n_seeds, seed, devices, progress
 ) -> KernelSimulation:
     """Monte Carlo counterpart of :func:`~overparam_theory.kernel.theory` (same names).
 

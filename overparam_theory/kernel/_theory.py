@@ -129,7 +129,7 @@ def _curve(n, ridge, noise, eig, target):
 
 
 @validated(PARAMS, "theory")
-def theory(*, n_samples, ridge=0.0, noise=0.0, eigenvalues, target, dtype="float64", on_failure="warn") -> KernelTheory:
+def theory(*, n_samples, ridge, noise, eigenvalues, target, dtype, on_failure) -> KernelTheory:
     """Kernel ridge regression learning curve (test, train, learnabilities, ``kappa``).
 
     Args:
@@ -158,7 +158,7 @@ def theory(*, n_samples, ridge=0.0, noise=0.0, eigenvalues, target, dtype="float
 
 
 @validated(MODEL_PARAMS[:2] + MODEL_PARAMS[3:], "theory")
-def to_ridge_parameters(*, n_samples, ridge=0.0, eigenvalues, target):
+def to_ridge_parameters(*, n_samples, ridge, eigenvalues, target):
     """The anisotropic-ridge parameters of the same problem (``docs/theory/kernel.md``).
 
     Returns a dict with ``alpha = n/M``, ``ridge = ridge/n`` (penalty on the averaged loss),

@@ -216,23 +216,7 @@ def _run_group(keys, lam, eps, v, s2, *, tol, max_iter, size, dim, devices):
 
 @validated(PARAMS, "simulate")
 def simulate(
-    *,
-    alpha,
-    l1_penalty=None,
-    sparsity,
-    noise=0.0,
-    nonzero_variance=1.0,
-    threshold=None,
-    dim: int = 1000,
-    n_seeds: int = 16,
-    seed=0,
-    solver: str = "fista",
-    tol: float = 1e-10,
-    max_iter: int = 20000,
-    devices=None,
-    progress: bool = False,
-    dtype="float64",
-    on_failure: str = "warn",
+    *, alpha, l1_penalty, sparsity, noise, nonzero_variance, threshold, dim, n_seeds, seed, solver, tol, max_iter, devices, progress, dtype, on_failure
 ) -> LassoSimulation:
     """Monte Carlo counterpart of :func:`~overparam_theory.lasso.theory` at ``N = dim`` unknowns.
 

@@ -536,15 +536,7 @@ def resolve_penalty(alpha, l1_penalty, threshold, *, simulate=False):
 
 @validated(PARAMS, "theory")
 def theory(
-    *,
-    alpha,
-    l1_penalty=None,
-    threshold=None,
-    sparsity,
-    noise=0.0,
-    nonzero_variance=1.0,
-    dtype="float64",
-    on_failure="warn",
+    *, alpha, l1_penalty, threshold, sparsity, noise, nonzero_variance, dtype, on_failure
 ) -> LassoTheory:
     """Asymptotic mse, support size and training error of the LASSO (AMP state evolution).
 

@@ -99,7 +99,7 @@ def _max_margin_kernel(alpha, noise, imbalance, *, intercept):
 
 
 @validated(MAX_MARGIN_PARAMS, "theory")
-def max_margin(*, alpha, noise=1.0, imbalance=0.5, intercept=False, on_failure="warn") -> MixtureMaxMargin:
+def max_margin(*, alpha, noise, imbalance, intercept, on_failure) -> MixtureMaxMargin:
     """Asymptotic hard-margin SVM (max-margin classifier) on the Gaussian mixture (:mod:`._separability`).
 
     Args:
@@ -137,7 +137,7 @@ class SupportVectorAbundance(NamedTuple):
 
 
 @validated(ABUNDANCE_PARAMS, "theory")
-def support_vector_abundance(*, alpha, noise=1.0, imbalance=0.5, intercept=False) -> SupportVectorAbundance:
+def support_vector_abundance(*, alpha, noise, imbalance, intercept) -> SupportVectorAbundance:
     """Support-vector fraction of the max-margin classifier and the test errors of max-margin and of the
     min-norm interpolator of the ``+-1`` labels (square loss, ``ridge = 0``), for ``alpha < min(1, alpha_s)``.
 

@@ -110,7 +110,7 @@ def _threshold_kernel(noise, imbalance, *, intercept):
 
 
 @validated(SEPARABILITY_PARAMS, "theory")
-def separability_threshold(*, noise, imbalance=0.5, intercept=False) -> MixtureSeparabilityThreshold:
+def separability_threshold(*, noise, imbalance, intercept) -> MixtureSeparabilityThreshold:
     """Linear separability threshold ``alpha_s``: the training set is separable (by ``w``, and ``b`` when
     ``intercept``) with probability -> 1 for ``alpha < alpha_s`` and -> 0 above (module docstring).
 

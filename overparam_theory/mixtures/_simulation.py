@@ -103,18 +103,7 @@ def _run_group(keys, alpha, ridge, noise, rho, *, n, d, loss, intercept, hard_ma
 
 @validated(PARAMS, "simulate")
 def simulate(
-    *,
-    alpha,
-    ridge=1e-2,
-    loss="logistic",
-    noise=1.0,
-    imbalance=0.5,
-    intercept=False,
-    dim=500,
-    n_seeds=16,
-    seed=0,
-    progress=False,
-    devices=None,
+    *, alpha, ridge, loss, noise, imbalance, intercept, dim, n_seeds, seed, progress, devices
 ) -> MixtureSimulation:
     """Finite-size ERM with the parameters of :func:`~overparam_theory.mixtures.theory` (module docstring).
 

@@ -340,18 +340,7 @@ def _check_ridge_zero(loss, intercept, solver, alpha, ridge, noise, imbalance):
 
 @validated(PARAMS, "theory")
 def theory(
-    *,
-    alpha,
-    ridge=1e-2,
-    loss="logistic",
-    noise=1.0,
-    imbalance=0.5,
-    intercept=False,
-    solver="auto",
-    tol=1e-11,
-    max_iter=5000,
-    dtype="float64",
-    on_failure="warn",
+    *, alpha, ridge, loss, noise, imbalance, intercept, solver, tol, max_iter, dtype, on_failure
 ) -> MixtureTheory:
     """Asymptotic errors and order parameters of ERM on a two-cluster Gaussian mixture (module docstring).
 
@@ -402,7 +391,7 @@ class BayesOptimal(NamedTuple):
 
 
 @validated(BAYES_PARAMS, "theory")
-def bayes_optimal(*, alpha, noise=1.0) -> BayesOptimal:
+def bayes_optimal(*, alpha, noise) -> BayesOptimal:
     """Bayes-optimal test error of the balanced mixture (``docs/theory/mixtures.md``).
 
     The posterior mean of ``v* ~ N(0, I)`` given labelled data is ``prop. to sum_mu y_mu x_mu``;

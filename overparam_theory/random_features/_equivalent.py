@@ -97,16 +97,7 @@ class GaussianEquivalent(NamedTuple):
 
 @validated(_EQUIVALENT_PARAMS, "theory")
 def gaussian_equivalent(
-    *,
-    width,
-    activation="relu",
-    signal=1.0,
-    nonlinear_signal=0.0,
-    noise=0.0,
-    dim=None,
-    seed=0,
-    n_nodes: int = 400,
-    activation_kink=None,
+    *, width, activation, signal, nonlinear_signal, noise, dim, seed, n_nodes, activation_kink
 ) -> GaussianEquivalent:
     """Spectrum and teacher projections of the Gaussian-equivalent feature model.
 
@@ -153,16 +144,7 @@ def gaussian_equivalent(
 
 @validated(_RIDGE_PARAMS, "theory")
 def to_ridge_parameters(
-    *,
-    alpha,
-    width,
-    ridge=0.0,
-    activation="relu",
-    signal=1.0,
-    nonlinear_signal=0.0,
-    noise=0.0,
-    n_nodes: int = 400,
-    activation_kink=None,
+    *, alpha, width, ridge, activation, signal, nonlinear_signal, noise, n_nodes, activation_kink
 ):
     """Anisotropic-ridge parameters of the Gaussian-equivalent problem (proportional limit).
 

@@ -197,21 +197,7 @@ def size_groups(n, N, *, spread=4):
 
 @validated(PARAMS, "simulate")
 def simulate(
-    *,
-    alpha,
-    width,
-    ridge=0.0,
-    activation="relu",
-    signal=1.0,
-    nonlinear_signal=0.0,
-    noise=0.0,
-    activation_kink=None,
-    dim: int = 200,
-    n_seeds: int = 16,
-    seed=0,
-    n_test=None,
-    devices=None,
-    progress: bool = False,
+    *, alpha, width, ridge, activation, signal, nonlinear_signal, noise, activation_kink, dim, n_seeds, seed, n_test, devices, progress
 ) -> RandomFeaturesSimulation:
     """Monte Carlo counterpart of :func:`~overparam_theory.random_features.theory` at dimension ``dim``.
 

@@ -176,17 +176,7 @@ def _curve(alpha, width, ridge, signal, nonlinear_signal, noise, z2, mu_star2):
 
 @validated(PARAMS, "theory")
 def theory(
-    *,
-    alpha,
-    width,
-    ridge=0.0,
-    activation="relu",
-    signal=1.0,
-    nonlinear_signal=0.0,
-    noise=0.0,
-    activation_kink=None,
-    dtype="float64",
-    on_failure="warn",
+    *, alpha, width, ridge, activation, signal, nonlinear_signal, noise, activation_kink, dtype, on_failure
 ) -> RandomFeaturesTheory:
     """Asymptotic test error of random-features ridge regression (Mei & Montanari 2022, Thm 1).
 
@@ -292,16 +282,7 @@ def _optimum(alpha, width, signal, nonlinear_signal, noise, z2, mu_star2):
 
 @validated(_OPTIMAL_PARAMS, "theory")
 def optimal_ridge(
-    *,
-    alpha,
-    width,
-    activation="relu",
-    signal=1.0,
-    nonlinear_signal=0.0,
-    noise=0.0,
-    activation_kink=None,
-    dtype="float64",
-    on_failure="warn",
+    *, alpha, width, activation, signal, nonlinear_signal, noise, activation_kink, dtype, on_failure
 ) -> RandomFeaturesOptimalRidge:
     """The ``ridge >= 0`` minimising the random-features excess risk at each point.
 

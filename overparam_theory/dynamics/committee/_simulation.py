@@ -159,23 +159,7 @@ def _run_group(keys, lr, noise, eta_v, F, v0, v_star, intervals, *, K, dim, devi
 
 @validated(PARAMS, "simulate")
 def simulate(
-    *,
-    time,
-    student_width=2,
-    teacher_width=2,
-    learning_rate=0.5,
-    noise=0.0,
-    second_layer_learning_rate=0.0,
-    initial_Q=None,
-    initial_R=None,
-    teacher_T=None,
-    student_v=None,
-    teacher_v=None,
-    dim=500,
-    n_seeds=16,
-    seed=0,
-    progress=False,
-    devices=None,
+    *, time, student_width, teacher_width, learning_rate, noise, second_layer_learning_rate, initial_Q, initial_R, teacher_T, student_v, teacher_v, dim, n_seeds, seed, progress, devices
 ) -> CommitteeSimulation:
     """Online SGD at finite ``dim`` with the parameters of :func:`~.theory` (module docstring).
 

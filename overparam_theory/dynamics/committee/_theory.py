@@ -290,24 +290,7 @@ def _time_bucket(n: int) -> int:
 
 @validated(PARAMS, "theory")
 def theory(
-    *,
-    time,
-    student_width=2,
-    teacher_width=2,
-    learning_rate=0.5,
-    noise=0.0,
-    second_layer_learning_rate=0.0,
-    initial_Q=None,
-    initial_R=None,
-    teacher_T=None,
-    student_v=None,
-    teacher_v=None,
-    rtol=None,
-    atol=None,
-    max_steps=1_000_000,
-    divergence_threshold=1e3,
-    dtype="float64",
-    on_failure="warn",
+    *, time, student_width, teacher_width, learning_rate, noise, second_layer_learning_rate, initial_Q, initial_R, teacher_T, student_v, teacher_v, rtol, atol, max_steps, divergence_threshold, dtype, on_failure
 ) -> CommitteeTheory:
     """Learning curve of online SGD in the soft committee machine, ``N -> infinity``.
 

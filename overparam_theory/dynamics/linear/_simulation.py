@@ -191,20 +191,7 @@ def design_diagonal(spectrum, teacher_power, dim):
 
 @validated(PARAMS, "simulate")
 def simulate(
-    *,
-    time,
-    alpha,
-    noise=0.0,
-    signal=None,
-    spectrum=None,
-    teacher_power=None,
-    learning_rate=None,
-    dim: int = 200,
-    n_seeds: int = 16,
-    seed=0,
-    conditional: bool = False,
-    devices=None,
-    progress: bool = False,
+    *, time, alpha, noise, signal, spectrum, teacher_power, learning_rate, dim, n_seeds, seed, conditional, devices, progress
 ) -> LinearDynamicsSimulation:
     """Monte Carlo counterpart of :func:`~overparam_theory.dynamics.linear.theory` at ``dim``.
 

@@ -429,17 +429,7 @@ def _evaluate(p: Parameters, dtype, n_nodes, time_flat, steps_flat):
 
 @validated(PARAMS, "theory")
 def theory(
-    *,
-    time,
-    alpha,
-    noise=0.0,
-    signal=None,
-    spectrum=None,
-    teacher_power=None,
-    learning_rate=None,
-    n_nodes=None,
-    dtype="float64",
-    on_failure="warn",
+    *, time, alpha, noise, signal, spectrum, teacher_power, learning_rate, n_nodes, dtype, on_failure
 ) -> LinearDynamicsTheory:
     """Asymptotic risk, bias, variance and training error of GF / GD on least squares.
 
@@ -512,18 +502,7 @@ class EarlyStopping(NamedTuple):
 
 @validated(EARLY_STOPPING_PARAMS, "theory")
 def early_stopping(
-    *,
-    alpha,
-    noise=0.0,
-    signal=None,
-    spectrum=None,
-    teacher_power=None,
-    t_min=1e-3,
-    t_max=1e6,
-    n_grid=256,
-    n_refine=60,
-    dtype="float64",
-    on_failure="warn",
+    *, alpha, noise, signal, spectrum, teacher_power, t_min, t_max, n_grid, n_refine, dtype, on_failure
 ) -> EarlyStopping:
     """Early-stopped gradient flow: ``argmin_t excess_risk(t)`` and its risk.
 
