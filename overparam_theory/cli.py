@@ -69,14 +69,9 @@ def _add_model_options(parser, spec, command):
             kw["help"] += f" (default: {p.default})"
         group.add_argument(_flag(p.name), **kw)
     for opt in spec.cli_options:
-        group.add_argument(
-            _flag(opt.name),
-            dest=opt.name,
-            type=lambda text, parse=opt.parse: (text, parse(text)),
-            default=(opt.default, opt.parse(opt.default)),
-            metavar=opt.metavar,
-            help=f"{opt.help} (default: {opt.default})",
-        )
+        group.add_argument(_flag(opt.name), dest=opt.name, type=lambda text, parse=opt.parse: (text, parse(text)),
+                           default=(opt.default, opt.parse(opt.default)), metavar=opt.metavar,
+                           help=f"{opt.help} (default: {opt.default})")
 
 
 def _add_common(parser, spec, command):
@@ -108,8 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog=PROG,
-        description="Exact high-dimensional asymptotics of solvable overparameterized models, checked against "
-        "finite-size simulation.",
+        description="Exact asymptotics of solvable overparameterized models, checked against simulation.",
         epilog=f"Quick start: {PROG} compare ridge --out results/   |   {PROG} SUBCOMMAND MODEL --help",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -204,7 +198,7 @@ def _atomic(path: str):
         yield tmp
         os.replace(tmp, path)
     finally:
-        if os.path.exists(tmp):
+        with contextlib.suppress(FileNotFoundError):
             os.remove(tmp)
 
 
@@ -240,10 +234,8 @@ def _cmd_list(args):
         print(json.dumps(info, indent=1))
         return 0
     for name, d in info.items():
-        print(f"{name}: {d['description']}")
-        print(f"  parameters:      {', '.join(d['parameters'])}")
-        print(f"  grid parameters: {', '.join(d['grid_parameters'])}")
-        print(f"  fields:          {', '.join(d['fields'])}")
+        print(f"{name}: {d['description']}\n  " + "\n  ".join(
+            f"{key.replace('_', ' ') + ':':<17}{', '.join(d[key])}" for key in ("parameters", "grid_parameters", "fields")))
     print(f"\nOptions of a model: {PROG} theory MODEL --help")
     return 0
 
@@ -262,11 +254,9 @@ def _cmd_theory(args):
         with _atomic(png) as tmp:
             plot_theory(spec, grid, multi, result, tmp, time=fixed.get(spec.time_axis) if spec.time_axis else None)
         written.append(png)
-    diag = getattr(result, "diagnostics", None)
-    n_bad = int(np.sum(np.asarray(diag.status) != 0)) if diag is not None else 0
+    n_bad = int(np.sum(np.asarray(result.diagnostics.status) != 0))
     print(f"{spec.name} theory: {len(rows)} row(s)" + (f", {n_bad} point(s) failed (NaN)" if n_bad else ""))
-    for p in written:
-        print(f"wrote {p}")
+    print("\n".join(f"wrote {p}" for p in written))
     return 0
 
 
@@ -285,11 +275,8 @@ def _cmd_simulate(args):
     spec, grid, multi, fixed, described = _model_args(args, "simulate")
     sim = spec.simulate(**grid, **fixed, **_sim_kwargs(spec, grid, args))
     shape = np.shape(getattr(sim, spec.field_names[0]).mean)
-    columns = {}
-    for f in spec.field_names:
-        est = getattr(sim, f, None)
-        if est is not None:
-            columns.update({f + "_mean": est.mean, f + "_stderr": est.stderr})
+    estimates = {f: getattr(sim, f) for f in spec.field_names if hasattr(sim, f)}
+    columns = {f + suffix: getattr(e, attr) for f, e in estimates.items() for attr, suffix in (("mean", "_mean"), ("stderr", "_stderr"))}
     lead = len(shape) - (1 if spec.time_axis else 0)
     for name, column in (("n_samples", "n_samples"), ("alpha", "alpha_realized")):
         if hasattr(sim, name):
@@ -328,10 +315,8 @@ _HANDLERS = {"theory": _cmd_theory, "simulate": _cmd_simulate, "compare": _cmd_c
 def _cli_names(message: str, spec) -> str:
     """Prefix a library message that starts with a parameter's name by its option's spelling."""
     names = sorted((p.name for p in spec.params), key=len, reverse=True) if spec is not None else []
-    for name in names:
-        if message.startswith(name + " ") or message.startswith(name + ":"):
-            return f"{_flag(name)}: {message}"
-    return message
+    first = next((n for n in names if message.startswith((n + " ", n + ":"))), None)
+    return f"{_flag(first)}: {message}" if first else message
 
 
 def main(argv=None) -> int:

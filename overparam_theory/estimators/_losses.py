@@ -9,7 +9,9 @@ from dataclasses import dataclass
 import jax
 import jax.numpy as jnp
 
-from .._spec import Choice, Param
+import dataclasses
+
+from .._spec import Choice, Integer, Interval, Param, simulate_options
 from ..numerics.prox import LOSSES, MarginLoss, resolve_loss
 
 __all__ = ["square_loss", "logistic_loss", "hinge_loss", "LossChoice", "LOSS"]
@@ -59,3 +61,23 @@ LOSS = Param(
     help="ERM loss of the margin t = y x.w/sqrt(d): square 0.5(1 - t)^2, logistic log(1 + e^-t), hinge max(0, 1 - t)",
     symbol="l",
 )
+
+
+# Solver and simulation options shared by the ERM models (glm, mixtures).
+ERM_SOLVER_OPTIONS = (
+    Param("solver", Choice(("auto", "fixed_point")), "auto", role="theory",
+          help="'auto' (closed form where one exists, e.g. square loss) or 'fixed_point' (the general saddle-point solver)"),
+    Param("tol", Interval(0.0, low_open=True), 1e-11, role="theory",
+          help="fixed-point tolerance (relative residual in (atanh(cosine), log q, log V)); at least 1e-6 in float32"),
+    Param("max_iter", Integer(1), 5000, role="theory", help="fixed-point iteration cap"),
+)
+
+
+def erm_simulate_options(dim: int = 500, n_seeds: int = 16) -> tuple:
+    """:func:`~overparam_theory._spec.simulate_options` with ``dim >= 2`` (the teacher or the
+    class mean is a direction: two coordinates at least)."""
+    return tuple(
+        dataclasses.replace(p, constraint=Integer(2), help="input dimension d >= 2 of the simulation")
+        if p.name == "dim" else p
+        for p in simulate_options(dim, n_seeds)
+    )

@@ -11,13 +11,11 @@ from .._spec import (
     TEACHER_POWER,
     Choice,
     Field,
-    Integer,
     Interval,
     Param,
-    simulate_options,
     theory_options,
 )
-from ..estimators import LOSS
+from ..estimators import ERM_SOLVER_OPTIONS, LOSS, erm_simulate_options
 from ._channels import CLASSIFIERS, TEACHERS
 
 ALPHA = Param(
@@ -89,33 +87,7 @@ GLM_TEACHER_POWER = dataclasses.replace(
 
 MODEL_PARAMS = (ALPHA, RIDGE, LOSS, TEACHER, NOISE, FLIP, SIGNAL, SPECTRUM, GLM_TEACHER_POWER)
 
-SOLVER = Param(
-    "solver",
-    Choice(("auto", "fixed_point")),
-    "auto",
-    role="theory",
-    help="'auto' (closed form for isotropic square loss) or 'fixed_point' (the general saddle-point solver)",
-)
-TOL = Param(
-    "tol",
-    Interval(0.0, low_open=True),
-    1e-11,
-    role="theory",
-    help="fixed-point tolerance (relative residual in (atanh(cosine), log q, log V)); at least 1e-6 in float32",
-)
-MAX_ITER = Param("max_iter", Integer(1), 5000, role="theory", help="fixed-point iteration cap")
-
-
-def _simulate_options():
-    out = []
-    for p in simulate_options(500, 16):
-        if p.name == "dim":  # two coordinates at least (the teacher is a direction)
-            p = dataclasses.replace(p, constraint=Integer(2), help="input dimension d >= 2 of the simulation")
-        out.append(p)
-    return tuple(out)
-
-
-PARAMS = MODEL_PARAMS + theory_options(SOLVER, TOL, MAX_ITER) + _simulate_options()
+PARAMS = MODEL_PARAMS + theory_options(*ERM_SOLVER_OPTIONS) + erm_simulate_options()
 
 FIELDS = (
     Field("test_error", "classification error on a fresh noisy label (linear teacher: E(y - x.w/sqrt d)^2)"),

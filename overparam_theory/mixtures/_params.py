@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from .._spec import REQUIRED, Boolean, Choice, Field, Integer, Interval, Param, simulate_options, theory_options
-from ..estimators import LOSS
+from .._spec import REQUIRED, Boolean, Field, Interval, Param, theory_options
+from ..estimators import ERM_SOLVER_OPTIONS, LOSS, erm_simulate_options
 
 ALPHA = Param(
     "alpha",
@@ -59,33 +59,7 @@ INTERCEPT = Param(
 
 MODEL_PARAMS = (ALPHA, RIDGE, LOSS, NOISE, IMBALANCE, INTERCEPT)
 
-SOLVER = Param(
-    "solver",
-    Choice(("auto", "fixed_point")),
-    "auto",
-    role="theory",
-    help="'auto' (closed form for square loss) or 'fixed_point' (the general saddle-point solver)",
-)
-TOL = Param(
-    "tol",
-    Interval(0.0, low_open=True),
-    1e-11,
-    role="theory",
-    help="fixed-point tolerance (relative residual in (atanh(cosine), log q, log V)); at least 1e-6 in float32",
-)
-MAX_ITER = Param("max_iter", Integer(1), 5000, role="theory", help="fixed-point iteration cap")
-
-
-def _simulate_options():
-    out = []
-    for p in simulate_options(500, 16):
-        if p.name == "dim":  # two coordinates at least (the mean direction is a unit vector)
-            p = dataclasses.replace(p, constraint=Integer(2), help="input dimension d >= 2 of the simulation")
-        out.append(p)
-    return tuple(out)
-
-
-PARAMS = MODEL_PARAMS + theory_options(SOLVER, TOL, MAX_ITER) + _simulate_options()
+PARAMS = MODEL_PARAMS + theory_options(*ERM_SOLVER_OPTIONS) + erm_simulate_options()
 
 FIELDS = (
     Field("test_error", "population classification error of sign(x.w/sqrt d + b)"),
