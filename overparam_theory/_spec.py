@@ -708,6 +708,17 @@ SPECTRUM = Param(
     help="covariance Sigma as a discrete spectral measure (eigenvalues, weights = fractions of d); None: Sigma = I",
     symbol="Sigma",
 )
+SIGNAL = Param(
+    "signal",
+    Interval(0.0),
+    None,
+    grid=True,
+    nullable=True,
+    help="teacher squared norm ||beta||^2 (default 1); with a spectrum, an isotropic teacher of that norm",
+    symbol="r^2",
+    cli_default="1",
+    differentiable=True,
+)
 TEACHER_POWER = Param(
     "teacher_power",
     Vector(Interval(0.0)),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .._spec import SPECTRUM, TEACHER_POWER, Boolean, Field, Interval, Param, simulate_options, theory_options
+from .._spec import SIGNAL, SPECTRUM, TEACHER_POWER, Boolean, Field, Interval, Param, simulate_options, theory_options
 
 
 ALPHA = Param(
@@ -12,17 +12,6 @@ ALPHA = Param(
     help="samples per input dimension n/d; the min-norm interpolation peak is at alpha = 1",
     symbol="alpha = n/d (Hastie et al.: gamma = 1/alpha)",
     cli_default="0.2:3:15",
-    differentiable=True,
-)
-SIGNAL = Param(
-    "signal",
-    Interval(0.0),
-    None,
-    grid=True,
-    nullable=True,
-    help="teacher squared norm ||beta||^2 (default 1); with a spectrum, an isotropic teacher of that norm",
-    symbol="r^2",
-    cli_default="1",
     differentiable=True,
 )
 NOISE = Param(

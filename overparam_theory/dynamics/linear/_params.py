@@ -7,7 +7,7 @@ not a grid axis) and ``learning_rate`` (gradient descent; ``None``: gradient flo
 
 from __future__ import annotations
 
-from ..._spec import SPECTRUM, TEACHER_POWER, Boolean, Field, Integer, Interval, Param, Vector, simulate_options, theory_options
+from ..._spec import SIGNAL, SPECTRUM, TEACHER_POWER, Boolean, Field, Integer, Interval, Param, Vector, simulate_options, theory_options
 
 DIM = 200
 """Default input dimension of the simulation (the command line uses it too)."""
@@ -38,17 +38,6 @@ NOISE = Param(
     help="label-noise variance (a variance); the risks are excess risks except risk = excess_risk + noise",
     symbol="sigma^2",
     cli_default="0.25",
-    differentiable=True,
-)
-SIGNAL = Param(
-    "signal",
-    Interval(0.0),
-    None,
-    grid=True,
-    nullable=True,
-    help="teacher squared norm ||beta||^2 (default 1); with a spectrum, an isotropic teacher of that norm",
-    symbol="r^2",
-    cli_default="1",
     differentiable=True,
 )
 LEARNING_RATE = Param(
