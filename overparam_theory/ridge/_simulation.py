@@ -27,12 +27,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._montecarlo import resolve_devices, run_grid, seed_batched
+from .._montecarlo import resolve_devices, run_grid
 from .._precision import precision
 from .._results import Estimate, estimate
 from .._spec import validated
 from ..numerics.linalg import ridge_solve
 from ._params import PARAMS
+from ._sampling import draw, finite_design, map_points
 from ._theory import resolve_teacher
 
 
@@ -72,22 +73,8 @@ def fit_matrix(X, ridge):
     return X.T @ jnp.linalg.solve(gram, jnp.eye(n, dtype=X.dtype) / n)
 
 
-def _draw(key, signal, sqrt_eig, teacher_amp, n, isotropic_teacher):
-    d = sqrt_eig.shape[0]
-    k_x, k_b, k_e = jax.random.split(key, 3)
-    X = jax.random.normal(k_x, (n, d)) * sqrt_eig
-    if isotropic_teacher:
-        g = jax.random.normal(k_b, (d,))
-        beta = jnp.sqrt(signal) * g / jnp.linalg.norm(g)
-        beta_second_moment = jnp.full((d,), signal / d)  # E beta_j^2 over the uniform direction
-    else:
-        beta = teacher_amp * jax.random.rademacher(k_b, (d,), dtype=X.dtype)
-        beta_second_moment = teacher_amp**2
-    return X, beta, beta_second_moment, jax.random.normal(k_e, (n,))
-
-
 def _one_seed(key, ridge, noise, signal, sqrt_eig, teacher_amp, *, n, isotropic_teacher, conditional):
-    X, beta, beta2, eps = _draw(key, signal, sqrt_eig, teacher_amp, n, isotropic_teacher)
+    X, beta, beta2, eps = draw(key, signal, sqrt_eig, teacher_amp, n, isotropic_teacher)
     eig = sqrt_eig**2
     if conditional:
         # Exact expectations over the label noise and the teacher's random direction/signs
@@ -116,30 +103,7 @@ def _one_seed(key, ridge, noise, signal, sqrt_eig, teacher_amp, *, n, isotropic_
 @partial(jax.jit, static_argnames=("size", "isotropic_teacher", "conditional", "devices"))
 def _run_group(keys, ridge, noise, signal, sqrt_eig, teacher_amp, *, size, isotropic_teacher, conditional, devices):
     one = partial(_one_seed, n=size, isotropic_teacher=isotropic_teacher, conditional=conditional)
-
-    def per_point(point):
-        k, r, s2, r2 = point
-        return seed_batched(one, k, (r, s2, r2, sqrt_eig, teacher_amp), devices)
-
-    return jax.lax.map(per_point, (keys, ridge, noise, signal))
-
-
-def design_diagonal(spectrum, teacher_power, dim):
-    """Per-coordinate ``sqrt(eigenvalue)`` and teacher amplitude for a ``dim``-dimensional design."""
-    mult = np.asarray(spectrum.weights) * dim
-    if np.max(np.abs(mult - np.round(mult))) > 1e-8:
-        raise ValueError(
-            f"dim={dim} does not give integer multiplicities weights*dim={mult}; choose dim so that every "
-            "spectrum level has an integer number of directions"
-        )
-    mult = np.round(mult).astype(int)
-    eig = np.repeat(np.asarray(spectrum.eigenvalues), mult)
-    if teacher_power is None:
-        amp = np.zeros_like(eig)
-    else:
-        per_dir = np.divide(np.asarray(teacher_power), mult, out=np.zeros(len(mult)), where=mult > 0)
-        amp = np.repeat(np.sqrt(per_dir), mult)
-    return np.sqrt(eig), amp
+    return map_points(one, keys, (ridge, noise, signal), (sqrt_eig, teacher_amp), devices)
 
 
 @validated(PARAMS, "simulate")
@@ -170,36 +134,25 @@ def simulate(
     signal, spectrum, teacher_power = resolve_teacher(signal, spectrum, teacher_power)
     shape = np.broadcast_shapes(*(np.shape(v) for v in (alpha, ridge, signal, noise) if v is not None))
     devices = resolve_devices(devices)
-    isotropic = spectrum is None
-    if isotropic:
-        sqrt_eig, amp = np.ones(dim), np.zeros(dim)
-        signal_b = np.broadcast_to(signal, shape)
-    else:
-        sqrt_eig, amp = design_diagonal(spectrum, teacher_power, dim)
-        signal_b = np.zeros(shape)
-    n_b = np.rint(np.broadcast_to(alpha, shape) * dim).astype(int)
-    if (n_b < 1).any():
-        raise ValueError(f"alpha * dim must give at least one sample; got alpha={alpha} with dim={dim}")
+    design = finite_design(alpha, signal, spectrum, teacher_power, shape, dim)
     ridge_b = np.broadcast_to(ridge, shape).ravel()
     noise_b = np.broadcast_to(noise, shape).ravel()
-    signal_b = signal_b.ravel()
-    n_flat = n_b.ravel()
 
     with precision("float64"):
         out = run_grid(
-            partial(_run_group, sqrt_eig=jnp.asarray(sqrt_eig), teacher_amp=jnp.asarray(amp)),
-            n_flat,
-            (ridge_b, noise_b, signal_b),
+            partial(_run_group, sqrt_eig=jnp.asarray(design.sqrt_eig), teacher_amp=jnp.asarray(design.teacher_amp)),
+            design.n_samples.ravel(),
+            (ridge_b, noise_b, design.signal.ravel()),
             seed=seed,
             n_seeds=n_seeds,
             label="ridge.simulate",
             progress=progress,
             static=dict(
-                isotropic_teacher=isotropic,
+                isotropic_teacher=design.isotropic,
                 conditional=bool(conditional),
                 devices=None if devices is None else tuple(devices),
             ),
         )
     fields = ("excess_risk", "bias", "variance", "train_error")
     ests = {f: estimate(out[f].reshape(shape + (-1,)), axis=-1) for f in fields}
-    return RidgeSimulation(**ests, alpha=n_b / dim, n_samples=n_b, dim=dim)
+    return RidgeSimulation(**ests, alpha=design.n_samples / dim, n_samples=design.n_samples, dim=dim)

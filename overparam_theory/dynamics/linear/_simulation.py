@@ -26,10 +26,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..._montecarlo import resolve_devices, run_grid, seed_batched
+from ..._montecarlo import resolve_devices, run_grid
 from ..._precision import precision
 from ..._results import Estimate, estimate
 from ..._spec import validated
+from ...ridge._sampling import draw, finite_design, map_points
 from ._params import LEARNING_RATE, PARAMS, TIME
 from ._theory import resolve_parameters, single_number
 
@@ -108,20 +109,8 @@ def _fit_gd(X, y, t, k, lr, *, gd):
     return (psi * g[None, :]) @ V.T
 
 
-def _draw(key, signal, sqrt_eig, teacher_amp, n, isotropic_teacher):
-    d = sqrt_eig.shape[0]
-    k_x, k_b, k_e = jax.random.split(key, 3)
-    X = jax.random.normal(k_x, (n, d)) * sqrt_eig
-    if isotropic_teacher:
-        g = jax.random.normal(k_b, (d,))
-        beta = jnp.sqrt(signal) * g / jnp.linalg.norm(g)
-    else:
-        beta = teacher_amp * jax.random.rademacher(k_b, (d,), dtype=X.dtype)
-    return X, beta, jax.random.normal(k_e, (n,))
-
-
 def _one_seed(key, noise, signal, sqrt_eig, teacher_amp, t, k, lr, *, n, isotropic_teacher, gd, conditional):
-    X, beta, eps = _draw(key, signal, sqrt_eig, teacher_amp, n, isotropic_teacher)
+    X, beta, _, eps = draw(key, signal, sqrt_eig, teacher_amp, n, isotropic_teacher)
     eps = jnp.sqrt(noise) * eps
     eig = sqrt_eig**2
     s, V = jnp.linalg.eigh(X.T @ X / n)
@@ -167,26 +156,7 @@ def _conditional(s, V, phi, psi, eig, noise, signal, teacher_amp, n, isotropic_t
 @partial(jax.jit, static_argnames=("size", "isotropic_teacher", "gd", "devices", "conditional"))
 def _run_group(keys, noise, signal, sqrt_eig, teacher_amp, t, k, lr, *, size, isotropic_teacher, gd, devices, conditional):
     one = partial(_one_seed, n=size, isotropic_teacher=isotropic_teacher, gd=gd, conditional=conditional)
-
-    def per_point(point):
-        key, s2, r2 = point
-        return seed_batched(one, key, (s2, r2, sqrt_eig, teacher_amp, t, k, lr), devices)
-
-    return jax.lax.map(per_point, (keys, noise, signal))
-
-
-def design_diagonal(spectrum, teacher_power, dim):
-    """Per-coordinate ``sqrt(eigenvalue)`` and teacher amplitude for a ``dim``-dimensional design."""
-    mult = np.asarray(spectrum.weights) * dim
-    if np.max(np.abs(mult - np.round(mult))) > 1e-8:
-        raise ValueError(
-            f"dim={dim} does not give integer multiplicities weights*dim={mult}; choose dim so that every "
-            "spectrum level has an integer number of directions"
-        )
-    mult = np.round(mult).astype(int)
-    eig = np.repeat(np.asarray(spectrum.eigenvalues), mult)
-    per_dir = np.divide(np.asarray(teacher_power), mult, out=np.zeros(len(mult)), where=mult > 0)
-    return np.sqrt(eig), np.repeat(np.sqrt(per_dir), mult)
+    return map_points(one, keys, (noise, signal), (sqrt_eig, teacher_amp, t, k, lr), devices)
 
 
 @validated(PARAMS, "simulate")
@@ -214,16 +184,7 @@ def simulate(
     """
     p = resolve_parameters(time, alpha, noise, signal, spectrum, teacher_power, learning_rate)
     devices = resolve_devices(devices)
-    isotropic = p.spectrum is None
-    if isotropic:
-        sqrt_eig, amp = np.ones(dim), np.zeros(dim)
-        signal_b = np.broadcast_to(p.signal, p.shape)
-    else:
-        sqrt_eig, amp = design_diagonal(p.spectrum, p.teacher_power, dim)
-        signal_b = np.zeros(p.shape)
-    n_b = np.rint(np.broadcast_to(p.alpha, p.shape) * dim).astype(int)
-    if (n_b < 1).any():
-        raise ValueError(f"alpha * dim must give at least one sample; got alpha={p.alpha} with dim={dim}")
+    design = finite_design(p.alpha, p.signal, p.spectrum, p.teacher_power, p.shape, dim)
     time_shape = np.shape(p.time)
     t_flat = np.reshape(p.time, (-1,)).astype(np.float64)
     gd = p.learning_rate is not None
@@ -233,20 +194,20 @@ def simulate(
         out = run_grid(
             partial(
                 _run_group,
-                sqrt_eig=jnp.asarray(sqrt_eig),
-                teacher_amp=jnp.asarray(amp),
+                sqrt_eig=jnp.asarray(design.sqrt_eig),
+                teacher_amp=jnp.asarray(design.teacher_amp),
                 t=jnp.asarray(t_flat),
                 k=jnp.asarray(k_flat),
                 lr=jnp.asarray(lr, jnp.float64),
             ),
-            n_b.ravel(),
-            (np.broadcast_to(p.noise, p.shape).ravel(), signal_b.ravel()),
+            design.n_samples.ravel(),
+            (np.broadcast_to(p.noise, p.shape).ravel(), design.signal.ravel()),
             seed=seed,
             n_seeds=n_seeds,
             label="dynamics.linear.simulate",
             progress=progress,
             static=dict(
-                isotropic_teacher=isotropic,
+                isotropic_teacher=design.isotropic,
                 gd=gd,
                 conditional=bool(conditional),
                 devices=None if devices is None else tuple(devices),
@@ -258,4 +219,4 @@ def simulate(
         v = out[f]  # (points, n_seeds, T)
         v = np.moveaxis(v, 1, -1).reshape(p.shape + time_shape + (v.shape[1],))
         ests[f] = estimate(v, axis=-1)
-    return LinearDynamicsSimulation(**ests, alpha=n_b / dim, n_samples=n_b, dim=dim)
+    return LinearDynamicsSimulation(**ests, alpha=design.n_samples / dim, n_samples=design.n_samples, dim=dim)
