@@ -13,7 +13,6 @@ no derivative is taken through the inner solve.
 from __future__ import annotations
 
 import math
-import warnings
 from typing import NamedTuple
 
 import jax
@@ -23,7 +22,7 @@ import numpy as np
 from .._spec import validated
 from .._validation import is_traced
 from ..estimators import NotSeparableWarning
-from ..numerics.diagnostics import Diagnostics, Status, report, with_diagnostics
+from ..numerics.diagnostics import Diagnostics, Status, raise_or_warn, report, with_diagnostics
 from ..numerics.grid import evaluate
 from ..numerics.roots import illinois_root, increasing_root
 from ..numerics.solvers import Bracketed
@@ -243,15 +242,15 @@ def max_margin(*, alpha, teacher, noise, flip, signal, on_failure) -> GLMMaxMarg
     if any(is_traced(leaf) for leaf in jax.tree_util.tree_leaves(result)):
         return result
     nonsep = ~np.asarray(result.separable, dtype=bool)
-    if nonsep.any() and on_failure != "ignore":
-        msg = (
+    if nonsep.any():
+        raise_or_warn(
             f"max_margin: {int(nonsep.sum())} of {nonsep.size} point(s) have alpha >= alpha_s "
             "(data not linearly separable): the max-margin solution does not exist; "
-            "their fields are NaN with separable=False, converged=False"
+            "their fields are NaN with separable=False, converged=False",
+            on_failure,
+            error=ValueError,
+            warning=NotSeparableWarning,
         )
-        if on_failure == "raise":
-            raise ValueError(msg)
-        warnings.warn(msg, NotSeparableWarning, stacklevel=2)
     diag = result.diagnostics
     report(diag._replace(status=np.where(nonsep, Status.OK, diag.status)), on_failure, "max-margin")
     return result

@@ -30,12 +30,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._montecarlo import resolve_devices, run_grid, seed_batched, summarize_fits
-from .._precision import precision
+from .._montecarlo import seed_batched
 from .._results import Estimate
 from .._spec import validated
 from ..estimators import fit
-from ..numerics.prox import HINGE
+from ..estimators._simulate import erm_grid, simulate_grid
 from ._channels import Channel, sample_labels, test_errors
 from ._params import PARAMS
 from ._theory import check_problem, population_test_loss
@@ -146,15 +145,7 @@ def simulate(
         loss=loss, teacher=teacher, ridge=ridge, noise=noise, flip=flip, signal=signal,
         spectrum=spectrum, teacher_power=teacher_power, allow_hard_margin=True,
     )
-    if not loss.smooth and loss is not HINGE:
-        raise ValueError(f"simulate has no solver for the non-smooth custom loss {loss.name!r}")
-    devices = resolve_devices(devices)
-    shape = np.broadcast_shapes(*(np.shape(v) for v in (alpha, ridge, noise, flip, signal)))
-    hard_margin = loss is HINGE and bool(np.any(np.asarray(ridge) == 0))
-    if hard_margin and not np.all(np.asarray(ridge) == 0):
-        raise ValueError("ridge: with loss='hinge' use either ridge = 0 everywhere (hard margin) or ridge > 0 everywhere")
-    flat = [np.broadcast_to(np.asarray(a, float), shape).reshape(-1) for a in (alpha, ridge, noise, flip, signal)]
-    n_samples = np.maximum(1, np.rint(flat[0] * dim)).astype(int)
+    grid = erm_grid(loss, devices, dim, alpha, ridge, noise, flip, signal)
     if spectrum is None:
         sqrt_eig = np.ones(dim)
         level_amp = np.ones(dim)
@@ -165,27 +156,17 @@ def simulate(
         per_coord = np.where(counts > 0, tp * dim / np.maximum(counts, 1), 0.0)
         sqrt_eig = np.sqrt(eig)
         level_amp = np.sqrt(np.repeat(per_coord, counts))
-    with precision("float64"):
-        raw = run_grid(
-            lambda keys, *params, size: _run_group(
-                keys, *params, jnp.asarray(sqrt_eig), jnp.asarray(level_amp),
-                n=size, loss=loss, teacher=teacher, isotropic=spectrum is None, hard_margin=hard_margin,
-                devices=None if devices is None else tuple(devices),
-            ),
-            n_samples,
-            flat,
-            seed=seed,
-            n_seeds=n_seeds,
-            label=f"glm.simulate ({loss.name}, d={dim})",
-            progress=progress,
+
+    def run_group(keys, *params, size):
+        return _run_group(
+            keys, *params, jnp.asarray(sqrt_eig), jnp.asarray(level_amp),
+            n=size, loss=loss, teacher=teacher, isotropic=spectrum is None, hard_margin=grid.hard_margin,
+            devices=grid.devices,
         )
-    est, failures = summarize_fits(raw, _OBSERVABLES, shape, what="glm.simulate", alpha=flat[0], ridge=flat[1])
-    return GLMSimulation(
-        **est,
-        alpha=(n_samples / dim).reshape(shape),
-        n_samples=n_samples.reshape(shape),
-        dim=dim,
-        fit_failures=failures,
+
+    return simulate_grid(
+        GLMSimulation, run_group, grid, _OBSERVABLES,
+        what="glm.simulate", loss=loss, dim=dim, seed=seed, n_seeds=n_seeds, progress=progress,
     )
 
 

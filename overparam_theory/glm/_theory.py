@@ -59,14 +59,13 @@ import numpy as np
 
 from .._spec import validated
 from .._validation import any_concrete, is_traced, real_array
+from ..estimators._saddle import coordinates, fixed_point_settings, order_parameters, require_not_separable, solve, square_loss_response
 from ..numerics import spectra as _spectra
 from ..numerics.batching import map_points
 from ..numerics.diagnostics import Diagnostics, diagnostics, with_diagnostics
-from ..numerics.fixed_point import fixed_point
 from ..numerics.gaussian import normal_panel_rule
 from ..numerics.grid import evaluate
 from ..numerics.prox import SQUARE, resolve_loss
-from ..numerics.solvers import FixedPoint
 from ._channels import Channel, label_moments, p_plus, test_errors
 from ._params import PARAMS
 from ._separability import separability_threshold
@@ -231,14 +230,10 @@ def _map(loss, teacher):
 
     def F(x, args):
         alpha, ridge, noise, flip, rho, spectrum = args
-        t, log_q, log_V = x
-        q, V = jnp.exp(log_q), jnp.exp(log_V)
-        m = jnp.tanh(t) * jnp.sqrt(rho * q)
+        m, q, V = order_parameters(x, rho)
         channel = Channel(teacher, noise, flip)
         m_hat, q_hat, V_hat = _hats(loss, channel, alpha, m, q, V, rho)
-        m_new, q_new, V_new = _regulariser(m_hat, q_hat, V_hat, ridge, rho, spectrum)
-        cos_new = jnp.clip(m_new / jnp.sqrt(rho * q_new), -1.0 + 1e-15, 1.0 - 1e-15)
-        return jnp.stack([jnp.arctanh(cos_new), jnp.log(q_new), jnp.log(V_new)])
+        return coordinates(*_regulariser(m_hat, q_hat, V_hat, ridge, rho, spectrum), rho)
 
     return F
 
@@ -286,14 +281,7 @@ def _check_unregularised(loss, teacher, alpha, ridge, noise, flip, signal) -> No
     alpha = np.broadcast_to(np.asarray(alpha, float), shape)[zero]
     kw = {k: np.broadcast_to(np.asarray(v, float), shape)[zero] for k, v in (("noise", noise), ("flip", flip), ("signal", signal))}
     alpha_s = np.asarray(separability_threshold(teacher=teacher, on_failure="raise", **kw).alpha_s)
-    separable = alpha <= alpha_s
-    if np.any(separable):
-        i = int(np.flatnonzero(separable)[0])
-        raise ValueError(
-            f"ridge = 0 with loss={loss.name!r}: the unpenalised minimiser does not exist where the data are "
-            f"separable, alpha <= alpha_s (e.g. alpha={alpha[i]:.4g} <= alpha_s={alpha_s[i]:.4g}); "
-            "use ridge > 0, or glm.max_margin for the separable limit"
-        )
+    require_not_separable(loss, alpha, alpha_s, "use ridge > 0, or glm.max_margin for the separable limit")
 
 
 def population_test_loss(loss, channel, m, q, rho):
@@ -308,16 +296,7 @@ def population_test_loss(loss, channel, m, q, rho):
 
 def _square_isotropic(alpha, ridge, rho, kappa1, y2):
     """``(m, q, V, m_hat, q_hat, V_hat)`` of ridge ERM; exact ``ridge = 0`` branches."""
-    positive = ridge > 0
-    lam = jnp.where(positive, ridge, 1.0)
-    b = lam + alpha - 1.0
-    disc = jnp.sqrt(b * b + 4.0 * lam)
-    # positive root of lam V^2 + b V - 1 = 0 without cancellation
-    V_pos = jnp.where(b > 0, 2.0 / (b + disc), (disc - b) / (2.0 * lam))
-    # ridge = 0: V = 1/(alpha - 1) above the threshold, inf below.
-    over = alpha > 1.0
-    V_zero = jnp.where(over, 1.0 / jnp.where(over, alpha - 1.0, 1.0), jnp.inf)
-    V = jnp.where(positive, V_pos, V_zero)
+    V = square_loss_response(alpha, ridge)
     finite = jnp.isfinite(V)
     Vs = jnp.where(finite, V, 1.0)
     V_hat = jnp.where(finite, alpha / (1.0 + Vs), 0.0)
@@ -352,19 +331,7 @@ def _point(loss, teacher, solver, settings):
         else:
             # start at m = rho/2, q = 0.6 rho, V = 1/(ridge + alpha)
             x0 = jnp.stack([jnp.arctanh(0.5 / jnp.sqrt(0.6)) + 0 * rho, jnp.log(0.6 * rho), -jnp.log(ridge + alpha)])
-            res = fixed_point(
-                F,
-                x0,
-                (alpha, ridge, noise, flip, rho, spectrum),
-                method=settings.method,
-                damping=settings.damping,
-                memory=settings.memory,
-                tol=settings.tol,
-                max_iter=settings.max_iter,
-            )
-            t, log_q, log_V = res.value
-            q, V = jnp.exp(log_q), jnp.exp(log_V)
-            m = jnp.tanh(t) * jnp.sqrt(rho * q)
+            m, q, V, res = solve(F, x0, (alpha, ridge, noise, flip, rho, spectrum), settings, rho)
             m_hat, q_hat, V_hat = _hats(loss, channel, alpha, m, q, V, rho)
             converged, iterations, residual = res.converged, res.iterations, res.residual
         obs = _observables(loss, teacher, alpha, m, q, V, rho, noise, flip)
@@ -434,9 +401,7 @@ def theory(
         spectrum=spectrum, teacher_power=teacher_power,
     )
     _check_unregularised(loss, teacher, alpha, ridge, noise, flip, signal)
-    settings = FixedPoint(tol=tol, max_iter=max_iter, method="anderson", damping=0.5, memory=5)
-    if dtype == "float32":
-        settings = FixedPoint(tol=max(settings.tol, 1e-6), max_iter=settings.max_iter, method="anderson", damping=0.5, memory=5)
+    settings = fixed_point_settings(tol, max_iter, dtype)
     shared = () if spectrum is None else (spectrum.eigenvalues, spectrum.weights, teacher_power)
     return evaluate(
         _kernel,

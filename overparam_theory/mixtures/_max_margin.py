@@ -4,7 +4,6 @@ ICML 2020, appendix).  Nested fixed-count bisections, as in :mod:`._separability
 
 from __future__ import annotations
 
-import warnings
 from typing import NamedTuple
 
 import jax
@@ -14,7 +13,7 @@ from jax.scipy.special import ndtr
 
 from .._spec import validated
 from ..estimators import NotSeparableWarning
-from ..numerics.diagnostics import Diagnostics, with_diagnostics
+from ..numerics.diagnostics import Diagnostics, raise_or_warn, with_diagnostics
 from ..numerics.grid import evaluate
 from ..numerics.roots import bisect
 from ._common import H
@@ -117,14 +116,14 @@ def max_margin(*, alpha, noise, imbalance, intercept, on_failure) -> MixtureMaxM
         what="mixture max-margin",
     )
     separable = np.asarray(res.separable)
-    if not np.all(separable) and on_failure != "ignore":
-        msg = (
+    if not np.all(separable):
+        raise_or_warn(
             f"max_margin: {int(np.sum(~separable))} point(s) with alpha >= alpha_s (data not separable, kappa <= 0): "
-            "their fields are NaN"
+            "their fields are NaN",
+            on_failure,
+            error=ValueError,
+            warning=NotSeparableWarning,
         )
-        if on_failure == "raise":
-            raise ValueError(msg)
-        warnings.warn(msg, NotSeparableWarning, stacklevel=2)
     return res
 
 

@@ -29,11 +29,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._montecarlo import resolve_devices, run_grid, seed_batched, summarize_fits
-from .._precision import precision
+from .._montecarlo import seed_batched
 from .._results import Estimate
 from .._spec import validated
 from ..estimators import fit
+from ..estimators._simulate import erm_grid, simulate_grid
 from ..numerics.prox import HINGE, resolve_loss
 from ._common import H
 from ._params import PARAMS
@@ -118,33 +118,15 @@ def simulate(
         devices: ``None``, ``"all"`` or a list of JAX devices to shard the seeds over.
     """
     loss = resolve_loss(loss)
-    if not loss.smooth and loss is not HINGE:
-        raise ValueError(f"simulate has no solver for the non-smooth custom loss {loss.name!r}")
-    devices = resolve_devices(devices)
-    shape = np.broadcast_shapes(*(np.shape(v) for v in (alpha, ridge, noise, imbalance)))
-    hard_margin = loss is HINGE and bool(np.any(np.asarray(ridge) == 0))
-    if hard_margin and not np.all(np.asarray(ridge) == 0):
-        raise ValueError("ridge: with loss='hinge' use either ridge = 0 everywhere (hard margin) or ridge > 0 everywhere")
-    flat = [np.broadcast_to(np.asarray(a, float), shape).reshape(-1) for a in (alpha, ridge, noise, imbalance)]
-    n_samples = np.maximum(2, np.rint(flat[0] * dim)).astype(int)
-    with precision("float64"):
-        raw = run_grid(
-            lambda keys, *params, size: _run_group(
-                keys, *params, n=size, d=dim, loss=loss, intercept=intercept, hard_margin=hard_margin,
-                devices=None if devices is None else tuple(devices),
-            ),
-            n_samples,
-            flat,
-            seed=seed,
-            n_seeds=n_seeds,
-            label=f"mixtures.simulate ({loss.name}, d={dim})",
-            progress=progress,
+    grid = erm_grid(loss, devices, dim, alpha, ridge, noise, imbalance, min_samples=2)
+
+    def run_group(keys, *params, size):
+        return _run_group(
+            keys, *params, n=size, d=dim, loss=loss, intercept=intercept, hard_margin=grid.hard_margin,
+            devices=grid.devices,
         )
-    est, failures = summarize_fits(raw, _OBSERVABLES, shape, what="mixtures.simulate", alpha=flat[0], ridge=flat[1])
-    return MixtureSimulation(
-        **est,
-        alpha=(n_samples / dim).reshape(shape),
-        n_samples=n_samples.reshape(shape),
-        dim=dim,
-        fit_failures=failures,
+
+    return simulate_grid(
+        MixtureSimulation, run_group, grid, _OBSERVABLES,
+        what="mixtures.simulate", loss=loss, dim=dim, seed=seed, n_seeds=n_seeds, progress=progress,
     )

@@ -45,14 +45,14 @@ from jax.scipy.special import ndtr
 
 from .._spec import validated
 from .._validation import is_traced
+from ..estimators._saddle import coordinates, fixed_point_settings, order_parameters, require_not_separable, solve, square_loss_response
 from ..numerics.batching import map_points
 from ..numerics.diagnostics import Diagnostics, diagnostics, with_diagnostics
-from ..numerics.fixed_point import fixed_point
 from ..numerics.gaussian import normal_panel_rule
 from ..numerics.grid import evaluate
 from ..numerics.prox import HINGE, SQUARE, resolve_loss
 from ..numerics.roots import bracketed_root
-from ..numerics.solvers import Bracketed, FixedPoint
+from ..numerics.solvers import Bracketed
 from ._common import H
 from ._params import BAYES_PARAMS, PARAMS
 
@@ -156,18 +156,14 @@ def _hats(loss, alpha, m, q, V, b, noise, rho):
 def _make_map(loss, intercept):
     def F(x, args):
         alpha, ridge, noise, rho = args
-        t, log_q, log_V = x
-        q, V = jnp.exp(log_q), jnp.exp(log_V)
-        m = jnp.tanh(t) * jnp.sqrt(q)
+        m, q, V = order_parameters(x)
         if intercept:
             b, _ = _solve_bias(loss, m, q, noise * V, noise, rho)
         else:
             b = jnp.zeros_like(m)
         m_hat, q_hat, V_hat = _hats(loss, alpha, m, q, V, b, noise, rho)
         denom = ridge + V_hat
-        m_new, q_new, V_new = m_hat / denom, (m_hat**2 + q_hat) / denom**2, 1.0 / denom
-        cos_new = jnp.clip(m_new / jnp.sqrt(q_new), -1.0 + 1e-15, 1.0 - 1e-15)
-        return jnp.stack([jnp.arctanh(cos_new), jnp.log(q_new), jnp.log(V_new)])
+        return coordinates(m_hat / denom, (m_hat**2 + q_hat) / denom**2, 1.0 / denom)
 
     return F
 
@@ -229,14 +225,7 @@ def _square_closed_form(alpha, ridge, noise, rho, intercept):
     """
     mu = 2.0 * rho - 1.0
     c = 1.0 - mu * mu if intercept else jnp.ones_like(mu)
-    positive = ridge > 0
-    lam = jnp.where(positive, ridge / noise, 1.0)
-    bq = lam + alpha - 1.0
-    disc = jnp.sqrt(bq * bq + 4.0 * lam)
-    u_pos = jnp.where(bq > 0, 2.0 / (bq + disc), (disc - bq) / (2.0 * lam))
-    over = alpha > 1.0
-    u_zero = jnp.where(over, 1.0 / jnp.where(over, alpha - 1.0, 1.0), jnp.inf)
-    u = jnp.where(positive, u_pos, u_zero)
+    u = square_loss_response(alpha, ridge / noise)
     finite = jnp.isfinite(u)
     us = jnp.where(finite, u, 1.0)
     V = jnp.where(finite, us / noise, jnp.inf)
@@ -268,19 +257,7 @@ def _point(loss, intercept, solver, settings):
             converged, iterations, residual = jnp.asarray(True), jnp.asarray(0, jnp.int32), jnp.zeros_like(m)
         else:
             x0 = jnp.stack([jnp.arctanh(0.5 / jnp.sqrt(0.6)) + 0 * alpha, jnp.log(0.6) + 0 * alpha, -jnp.log(ridge + alpha)])
-            res = fixed_point(
-                F,
-                x0,
-                (alpha, ridge, noise, rho),
-                method=settings.method,
-                damping=settings.damping,
-                memory=settings.memory,
-                tol=settings.tol,
-                max_iter=settings.max_iter,
-            )
-            t, log_q, log_V = res.value
-            q, V = jnp.exp(log_q), jnp.exp(log_V)
-            m = jnp.tanh(t) * jnp.sqrt(q)
+            m, q, V, res = solve(F, x0, (alpha, ridge, noise, rho), settings)
             if intercept:
                 b, b_ok = _solve_bias(loss, m, q, noise * V, noise, rho)
             else:
@@ -328,14 +305,7 @@ def _check_ridge_zero(loss, intercept, solver, alpha, ridge, noise, imbalance):
     noise = np.broadcast_to(np.asarray(noise, float), shape)[zero]
     imb = np.broadcast_to(np.asarray(imbalance, float), shape)[zero]
     alpha_s = np.asarray(separability_threshold(noise=noise, imbalance=imb, intercept=intercept).alpha_s)
-    separable = alpha <= alpha_s
-    if np.any(separable):
-        i = int(np.flatnonzero(separable)[0])
-        raise ValueError(
-            f"ridge = 0 with loss={loss.name!r}: the unpenalised minimiser does not exist where the data are "
-            f"separable, alpha <= alpha_s (e.g. alpha={alpha[i]:.4g} <= alpha_s={alpha_s[i]:.4g}); use ridge > 0 "
-            "or mixtures.max_margin"
-        )
+    require_not_separable(loss, alpha, alpha_s, "use ridge > 0 or mixtures.max_margin")
 
 
 @validated(PARAMS, "theory")
@@ -370,9 +340,7 @@ def theory(
     """
     loss = resolve_loss(loss)
     _check_ridge_zero(loss, intercept, solver, alpha, ridge, noise, imbalance)
-    settings = FixedPoint(tol=tol, max_iter=max_iter, method="anderson", damping=0.5, memory=5)
-    if dtype == "float32":
-        settings = FixedPoint(tol=max(settings.tol, 1e-6), max_iter=settings.max_iter, method="anderson", damping=0.5, memory=5)
+    settings = fixed_point_settings(tol, max_iter, dtype)
     return evaluate(
         _kernel,
         (alpha, ridge, noise, imbalance),

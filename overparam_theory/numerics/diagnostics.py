@@ -25,6 +25,7 @@ __all__ = [
     "ConvergenceWarning",
     "diagnostics",
     "ok",
+    "raise_or_warn",
     "report",
     "with_diagnostics",
 ]
@@ -125,6 +126,17 @@ def report(diag: Diagnostics, on_failure: str, what: str) -> None:
     if on_failure == "raise":
         raise ConvergenceError(msg)
     warnings.warn(msg, ConvergenceWarning, stacklevel=3)
+
+
+def raise_or_warn(msg: str, on_failure: str, *, error: type[Exception], warning: type[Warning]) -> None:
+    """Act on a failure by the caller's ``on_failure``: raise ``error(msg)`` (``"raise"``), warn
+    ``msg`` as ``warning`` attributed to the caller's caller (``"warn"``) or do nothing
+    (``"ignore"``)."""
+    if on_failure == "ignore":
+        return
+    if on_failure == "raise":
+        raise error(msg)
+    warnings.warn(msg, warning, stacklevel=3)
 
 
 def with_diagnostics(cls):
