@@ -109,8 +109,8 @@ def parse_grid(text: str) -> np.ndarray:
 
 
 def parse_kind(text: str, name: str, forms: dict) -> tuple:
-    """Parse ``KIND`` or ``KIND:a,b,c`` into ``(kind, [floats])``; ``forms`` maps each KIND to its
-    syntax (``"two-level:FRAC,TOP,BOTTOM"``), from which the number of arguments is read."""
+    """Parse ``KIND`` or ``KIND:a,b,c`` into ``(kind, [finite floats])``; ``forms`` maps each KIND to
+    its syntax (``"two-level:FRAC,TOP,BOTTOM"``), from which the number of arguments is read."""
     import argparse
 
     kind, _, rest = str(text).strip().partition(":")
@@ -122,8 +122,8 @@ def parse_kind(text: str, name: str, forms: dict) -> tuple:
         args = [float(p) for p in rest.split(",")] if rest.strip() else []
     except ValueError:
         raise argparse.ArgumentTypeError(f"invalid {name} {text!r}: expected {forms[kind]}") from None
-    if len(args) != expected:
-        raise argparse.ArgumentTypeError(f"invalid {name} {text!r}: expected {forms[kind]}")
+    if len(args) != expected or not all(math.isfinite(a) for a in args):
+        raise argparse.ArgumentTypeError(f"invalid {name} {text!r}: expected {forms[kind]} with finite numbers")
     return kind, args
 
 
@@ -381,6 +381,10 @@ class Param:
         text = self.constraint.describe()
         return text + (" or None" if self.nullable else "")
 
+    def replace(self, **changes) -> "Param":
+        """This declaration with ``changes`` (a family's variant of a shared parameter)."""
+        return dataclasses.replace(self, **changes)
+
 
 @dataclass(frozen=True)
 class Field:
@@ -424,7 +428,6 @@ class ModelSpec:
             the function turning their parsed values (and the grid) into keyword arguments.
         smoke, smoke_dim: small, fast parameters (and dimension) for the contract test.
         float32_rtol: documented float32-vs-float64 agreement at the smoke parameters.
-        module: the model's package (``overparam_theory.MODELS`` maps names to it).
     """
 
     name: str
@@ -441,7 +444,6 @@ class ModelSpec:
     smoke: dict = field(default_factory=dict)
     smoke_dim: int | None = None
     float32_rtol: float = 1e-4
-    module: Any = None
 
     def __post_init__(self):
         # A name may be declared twice only as a "theory" and a "simulate" option (e.g. a
@@ -505,6 +507,11 @@ class ModelSpec:
     @property
     def TIME_AXIS(self) -> bool:
         return self.time_axis is not None
+
+    def module_constants(self) -> tuple:
+        """``NAME, PARAMETERS, GRID_PARAMETERS, FIELDS, TIME_AXIS``: the constants every model
+        package has exported since the first release, derived from the spec."""
+        return self.NAME, self.PARAMETERS, self.GRID_PARAMETERS, self.FIELDS, self.TIME_AXIS
 
 
 REGISTRY: dict = {}
@@ -701,32 +708,67 @@ def _check_spectrum(name, value):
 
 
 SPECTRUM = Param(
-    "spectrum",
-    Instance("a spectra.DiscreteSpectrum", _check_spectrum),
-    None,
-    nullable=True,
+    "spectrum", Instance("a spectra.DiscreteSpectrum", _check_spectrum), None, nullable=True, symbol="Sigma",
     help="covariance Sigma as a discrete spectral measure (eigenvalues, weights = fractions of d); None: Sigma = I",
-    symbol="Sigma",
 )
 SIGNAL = Param(
-    "signal",
-    Interval(0.0),
-    None,
-    grid=True,
-    nullable=True,
+    "signal", Interval(0.0), None, grid=True, nullable=True, differentiable=True, cli_default="1", symbol="r^2",
     help="teacher squared norm ||beta||^2 (default 1); with a spectrum, an isotropic teacher of that norm",
-    symbol="r^2",
-    cli_default="1",
-    differentiable=True,
 )
 TEACHER_POWER = Param(
-    "teacher_power",
-    Vector(Interval(0.0)),
-    None,
-    nullable=True,
+    "teacher_power", Vector(Interval(0.0)), None, nullable=True, symbol="||P_k beta||^2",
     help="teacher squared norm in each eigenspace of the spectrum (sums to ||beta||^2)",
-    symbol="||P_k beta||^2",
 )
+
+# The proportional limit's sample ratio, label noise and label flips, and the Bernoulli-Gaussian
+# prior (a family adapts the help text and command-line default with Param.replace).
+ALPHA = Param(
+    "alpha", Interval(0.0, low_open=True), grid=True, differentiable=True, cli_default="0.2:3:15",
+    help="samples per input dimension n/d", symbol="alpha = n/d",
+)
+LABEL_NOISE = Param(
+    "noise", Interval(0.0), 0.0, grid=True, differentiable=True, cli_default="0.25", symbol="sigma^2",
+    help="label-noise variance (a variance)",
+)
+FLIP = Param(
+    "flip", Interval(0.0, 0.5), 0.0, grid=True, differentiable=True, symbol="epsilon",
+    help="label-flip probability in [0, 1/2]",
+)
+SPARSITY = Param(
+    "sparsity", Interval(0.0, 1.0, low_open=True), 1.0, grid=True, differentiable=True, symbol="epsilon",
+    help="fraction of non-zero entries: (1 - sparsity) delta_0 + sparsity N(0, nonzero_variance)",
+)
+NONZERO_VARIANCE = Param(
+    "nonzero_variance", Interval(0.0, low_open=True), 1.0, grid=True, differentiable=True, symbol="v",
+    help="variance of the non-zero entries",
+)
+
+
+def references_in(doc: str) -> tuple:
+    """The ``References:`` section of a module docstring, one entry per ``- `` item.
+
+    A family lists its papers once, in its package docstring (where ``help()`` shows them), and
+    its spec reads them from there.  Under ``python -OO`` (docstrings stripped) it returns ``()``.
+    """
+    if doc is None:
+        return ()
+    lines = doc.split("\n")
+    try:
+        start = next(i for i, line in enumerate(lines) if line.strip() == "References:")
+    except StopIteration:
+        raise SpecError("the docstring has no 'References:' section") from None
+    items: list = []
+    for line in lines[start + 1:]:
+        text = line.strip()
+        if not text:
+            break
+        if text.startswith("- "):
+            items.append(text[2:])
+        elif items:
+            items[-1] += " " + text
+    if not items:
+        raise SpecError("the docstring's 'References:' section lists no '- ' items")
+    return tuple(items)
 
 
 def with_defaults(spec: ModelSpec, **overrides) -> dict:

@@ -12,6 +12,12 @@ See :mod:`overparam_theory._spec` for the meaning of every attribute.
 """
 
 from ._spec import (
+    ALPHA as ALPHA,
+    FLIP as FLIP,
+    LABEL_NOISE as LABEL_NOISE,
+    NONZERO_VARIANCE as NONZERO_VARIANCE,
+    SIGNAL as SIGNAL,
+    SPARSITY as SPARSITY,
     REGISTRY as REGISTRY,
     REQUIRED as REQUIRED,
     SPECTRUM as SPECTRUM,
@@ -30,6 +36,7 @@ from ._spec import (
     Vector as Vector,
     parse_grid as parse_grid,
     parse_kind as parse_kind,
+    references_in as references_in,
     register as register,
     resolve as resolve,
     simulate_options as simulate_options,

@@ -237,3 +237,30 @@ def test_a_model_declared_in_a_test_gets_list_compare_and_cli(tmp_path, capsys):
     finally:
         S.unregister("toy")
     assert "toy" not in S.REGISTRY
+
+
+def test_references_are_read_from_the_family_docstring():
+    for spec in ot.SPECS.values():
+        assert spec.references == S.references_in(ot.MODELS[spec.name].__doc__)
+    doc = "Title.\n\nReferences:\n    - Author A, Journal 1 (2020),\n      eq. (3)\n    - Author B\n\nMore text."
+    assert S.references_in(doc) == ("Author A, Journal 1 (2020), eq. (3)", "Author B")
+    assert S.references_in(None) == ()  # python -OO strips docstrings
+    with pytest.raises(S.SpecError, match="References"):
+        S.references_in("Title without references.")
+
+
+def test_shared_parameters_are_adapted_not_redeclared():
+    alpha = S.ALPHA.replace(cli_default="0.1:1:10", help="measurements per unknown")
+    assert (alpha.name, alpha.constraint, alpha.grid, alpha.differentiable) == ("alpha", S.ALPHA.constraint, True, True)
+    assert S.ALPHA.cli_default == "0.2:3:15"  # the shared declaration is untouched
+    for spec in ot.SPECS.values():
+        p = spec.param("alpha") if "alpha" in spec.PARAMETERS else None
+        assert p is None or p.constraint == S.ALPHA.constraint
+
+
+@pytest.mark.parametrize("text", ["two-level:nan,4,0.5", "two-level:0.25,inf,0.5"])
+def test_command_line_kinds_refuse_non_finite_numbers(text):
+    import argparse
+
+    with pytest.raises(argparse.ArgumentTypeError, match="finite"):
+        S.parse_kind(text, "spectrum", {"two-level": "two-level:FRAC,TOP,BOTTOM"})

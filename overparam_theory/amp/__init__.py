@@ -10,9 +10,17 @@
   :func:`it_threshold`.
 
 LASSO / basis pursuit state evolution lives in :mod:`overparam_theory.lasso`.
+
+References:
+    - Barbier, Krzakala, Macris, Miolane & Zdeborova, PNAS 116 (2019) 5451 (arXiv:1708.03395), eqs. (9)-(11)
+      (state evolution, free entropy), Theorem 1, Table 1 (thresholds)
+    - Zdeborova & Krzakala, Adv. Phys. 65 (2016) 453, eqs. (96)-(97) and section VI (GAMP, Z_out)
+    - Rangan, ISIT 2011 (GAMP)
+    - Krzakala, Mezard, Sausset, Sun & Zdeborova, PRX 2 (2012) 021005, section IV (alpha_AMP)
+    - Wu & Verdu, IEEE TIT 56 (2010) 3721 (alpha_IT of noiseless compressed sensing)
 """
 
-from .._spec import ModelSpec
+from .._spec import ModelSpec, references_in
 from ._channels import CHANNELS, Channel, log_z_out
 from ._params import FIELDS as _FIELDS
 from ._params import PARAMS as _PARAMS
@@ -22,49 +30,17 @@ from ._theory import RESULT_FIELDS, AMPTheory, population_errors, state_evolutio
 from ._thresholds import algorithmic_threshold, it_threshold
 
 SPEC = ModelSpec(
-    name="amp",
-    summary="Bayes-optimal generalized linear models (Bernoulli-Gaussian prior; linear, sign, relu, abs channels): "
+    "amp",
+    "Bayes-optimal generalized linear models (Bernoulli-Gaussian prior; linear, sign, relu, abs channels): "
     "state evolution of GAMP and the information-theoretic MMSE",
-    params=_PARAMS,
-    fields=_FIELDS,
-    theory=theory,
-    simulate=simulate,
-    references=(
-        "Barbier, Krzakala, Macris, Miolane & Zdeborova, PNAS 116 (2019) 5451 (arXiv:1708.03395), "
-        "eqs. (9)-(11) (state evolution, free entropy), Theorem 1, Table 1 (thresholds)",
-        "Zdeborova & Krzakala, Adv. Phys. 65 (2016) 453, eqs. (96)-(97) and section VI (GAMP, Z_out)",
-        "Rangan, ISIT 2011 (GAMP)",
-        "Krzakala, Mezard, Sausset, Sun & Zdeborova, PRX 2 (2012) 021005, section IV (alpha_AMP)",
-        "Wu & Verdu, IEEE TIT 56 (2010) 3721 (alpha_IT of noiseless compressed sensing)",
-    ),
-    dim=2000,
-    smoke=dict(alpha=[0.5, 2.0], channel="linear", sparsity=0.5, noise=0.01),
-    smoke_dim=60,
+    _PARAMS, _FIELDS, theory, simulate, references_in(__doc__),
+    dim=2000, smoke=dict(alpha=[0.5, 2.0], channel="linear", sparsity=0.5, noise=0.01), smoke_dim=60,
 )
 
-NAME = SPEC.name
-PARAMETERS = SPEC.PARAMETERS
-GRID_PARAMETERS = SPEC.grid_params
-FIELDS = SPEC.compared_fields
+NAME, PARAMETERS, GRID_PARAMETERS, FIELDS, TIME_AXIS = SPEC.module_constants()
 
 __all__ = [
-    "SPEC",
-    "NAME",
-    "PARAMETERS",
-    "GRID_PARAMETERS",
-    "FIELDS",
-    "CHANNELS",
-    "AMPTheory",
-    "AMPSimulation",
-    "theory",
-    "state_evolution",
-    "simulate",
-    "gamp",
-    "Channel",
-    "log_z_out",
-    "posterior",
-    "prior_moments",
-    "population_errors",
-    "algorithmic_threshold",
-    "it_threshold",
+    "SPEC", "NAME", "PARAMETERS", "GRID_PARAMETERS", "FIELDS", "TIME_AXIS",
+    "CHANNELS", "AMPTheory", "AMPSimulation", "theory", "state_evolution", "simulate", "gamp", "Channel", "log_z_out",
+    "posterior", "prior_moments", "population_errors", "algorithmic_threshold", "it_threshold",
 ]

@@ -9,99 +9,56 @@ nonzero_variance)``, inputs ``x ~ N(0, I_d)``, ``n = alpha d`` labels from the c
 
 from __future__ import annotations
 
-import dataclasses
-
+from .. import _spec
 from .._spec import REQUIRED, Boolean, Choice, Field, Integer, Interval, Param, simulate_options, theory_options
 from ._channels import CHANNELS, CONTINUOUS_CHANNELS
 
-ALPHA = Param(
-    "alpha",
-    Interval(0.0, low_open=True),
-    grid=True,
-    help="samples per input dimension n/d",
-    symbol="alpha = n/d",
-    cli_default="0.2:4:12",
-    differentiable=True,
-)
+ALPHA = _spec.ALPHA.replace(cli_default="0.2:4:12")
 CHANNEL = Param(
-    "channel",
-    Choice(CHANNELS),
-    "sign",
+    "channel", Choice(CHANNELS), "sign", symbol="P_out(y | z)",
     help="output channel: linear (y = z + noise), sign (perceptron, with flips), relu, abs (phase retrieval)",
-    symbol="P_out(y | z)",
 )
-SPARSITY = Param(
-    "sparsity",
-    Interval(0.0, 1.0, low_open=True),
-    1.0,
-    grid=True,
-    help="fraction of non-zero teacher weights (Bernoulli-Gaussian prior; 1: Gaussian prior)",
+SPARSITY = _spec.SPARSITY.replace(
     symbol="epsilon (rho = epsilon v)",
-    cli_default="1",
-    differentiable=True,
+    help="fraction of non-zero teacher weights (Bernoulli-Gaussian prior; 1: Gaussian prior)",
 )
-NONZERO_VARIANCE = Param(
-    "nonzero_variance",
-    Interval(0.0, low_open=True),
-    1.0,
-    grid=True,
-    help="variance of the non-zero teacher weights",
-    symbol="v",
-    cli_default="1",
-    differentiable=True,
-)
+NONZERO_VARIANCE = _spec.NONZERO_VARIANCE.replace(help="variance of the non-zero teacher weights")
 
 MODEL_PARAMS = (
     ALPHA,
     CHANNEL,
     Param(
-        "noise",
-        Interval(0.0),
-        0.0,
-        grid=True,
+        "noise", Interval(0.0), 0.0, grid=True, differentiable=True, cli_default="0", symbol="Delta",
         help="variance of the Gaussian noise (added to the output of linear/relu/abs; before the sign for sign); "
         "0 is the exact noiseless channel",
-        symbol="Delta",
-        cli_default="0",
-        differentiable=True,
     ),
-    Param(
-        "flip",
-        Interval(0.0, 0.5),
-        0.0,
-        grid=True,
-        help="label-flip probability (sign channel only)",
-        symbol="P(s = -1)",
-        cli_default="0",
-        differentiable=True,
-    ),
+    _spec.FLIP.replace(symbol="P(s = -1)", help="label-flip probability (sign channel only)"),
     SPARSITY,
     NONZERO_VARIANCE,
-    Param(
-        "initial_snr",
-        Interval(0.0),
-        1e-6,
-        grid=True,
+    Param(  # differentiable: the fixed point does not depend on the start (derivative 0)
+        "initial_snr", Interval(0.0), 1e-6, grid=True, differentiable=True, cli_default="1e-6",
+        symbol="snr_0 (E_0 = mmse(snr_0))",
         help="SNR of the side information of the uninformed start (breaks the symmetry of the abs channel; "
         "0 stays at the trivial fixed point)",
-        symbol="snr_0 (E_0 = mmse(snr_0))",
-        cli_default="1e-6",
-        differentiable=True,  # the fixed point does not depend on the start: derivative 0
     ),
 )
 
 PARAMS = (
     MODEL_PARAMS
     + theory_options(
-        Param("tol", Interval(0.0, low_open=True), 1e-12, role="theory",
-              help="relative tolerance on E and rho - E of the state-evolution iteration (at least 1e-6 in float32)"),
+        Param(
+            "tol", Interval(0.0, low_open=True), 1e-12, role="theory",
+            help="relative tolerance on E and rho - E of the state-evolution iteration (at least 1e-6 in float32)",
+        ),
         Param("max_iter", Integer(1), 20_000, role="theory", help="state-evolution iteration cap per branch"),
     )
     + simulate_options(
         2000,
         8,
-        Param("n_iterations", Integer(1), 30, role="simulate",
-              help="GAMP steps; the reported values are those of the last iterate"),
+        Param(
+            "n_iterations", Integer(1), 30, role="simulate",
+            help="GAMP steps; the reported values are those of the last iterate",
+        ),
     )
 )
 
@@ -111,11 +68,11 @@ STATE_EVOLUTION_PARAMS = MODEL_PARAMS + (N_STEPS,) + tuple(p for p in theory_opt
 
 # Noiseless thresholds: a continuous channel and the prior.
 IT_THRESHOLD_PARAMS = (
-    dataclasses.replace(CHANNEL, constraint=Choice(CONTINUOUS_CHANNELS), default="linear"),
+    CHANNEL.replace(constraint=Choice(CONTINUOUS_CHANNELS), default="linear"),
     SPARSITY,
 )
 ALGORITHMIC_THRESHOLD_PARAMS = (
-    dataclasses.replace(SPARSITY, default=REQUIRED),
+    SPARSITY.replace(default=REQUIRED),
     NONZERO_VARIANCE,
     Param("return_snr", Boolean(), False, role="theory", help="also return the maximising SNR"),
 )

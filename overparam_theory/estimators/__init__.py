@@ -35,7 +35,7 @@ dual QP, :mod:`._interior_point`).  :func:`fit` dispatches on the loss.
 from ._common import FitResult, NotSeparableWarning
 from ._fit import fit
 from ._interior_point import fit_hinge, fit_max_margin
-from ._losses import ERM_SOLVER_OPTIONS, LOSS, LossChoice, erm_simulate_options, hinge_loss, logistic_loss, square_loss
+from ._losses import ALPHA, ERM_SOLVER_OPTIONS, LOSS, RIDGE, LossChoice, erm_simulate_options, hinge_loss, logistic_loss, square_loss
 from ._newton import fit_logistic, fit_smooth, fit_square
 
 __all__ = [
@@ -51,6 +51,8 @@ __all__ = [
     "logistic_loss",
     "hinge_loss",
     "LOSS",
+    "ALPHA",
+    "RIDGE",
     "ERM_SOLVER_OPTIONS",
     "erm_simulate_options",
     "LossChoice",

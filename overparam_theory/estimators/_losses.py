@@ -1,5 +1,5 @@
-"""Margin losses as functions of the margin ``t = y x . w / sqrt(d)``, and the ``loss`` parameter
-declaration shared by the ERM families (:mod:`~overparam_theory.glm`,
+"""Margin losses as functions of the margin ``t = y x . w / sqrt(d)``, and the ``alpha``, ``ridge``
+and ``loss`` parameter declarations shared by the ERM families (:mod:`~overparam_theory.glm`,
 :mod:`~overparam_theory.mixtures`)."""
 
 from __future__ import annotations
@@ -11,10 +11,11 @@ import jax.numpy as jnp
 
 import dataclasses
 
+from .._spec import ALPHA as _ALPHA
 from .._spec import Choice, Integer, Interval, Param, simulate_options
 from ..numerics.prox import LOSSES, MarginLoss, resolve_loss
 
-__all__ = ["square_loss", "logistic_loss", "hinge_loss", "LossChoice", "LOSS"]
+__all__ = ["square_loss", "logistic_loss", "hinge_loss", "LossChoice", "LOSS", "ALPHA", "RIDGE"]
 
 
 def square_loss(t):
@@ -55,20 +56,29 @@ class LossChoice(Choice):
 
 
 LOSS = Param(
-    "loss",
-    LossChoice(tuple(LOSSES)),
-    "logistic",
+    "loss", LossChoice(tuple(LOSSES)), "logistic", symbol="l",
     help="ERM loss of the margin t = y x.w/sqrt(d): square 0.5(1 - t)^2, logistic log(1 + e^-t), hinge max(0, 1 - t)",
-    symbol="l",
+)
+
+ALPHA = _ALPHA.replace(cli_default="0.2:4:12", help="samples per input dimension alpha = n/d > 0")
+RIDGE = Param(
+    "ridge", Interval(0.0), 1e-2, grid=True, differentiable=True, symbol="lambda",
+    help="penalty lambda >= 0 on the *summed* loss, sum_mu l + (lambda/2)|w|^2 (scikit-learn C = 1/lambda on "
+    "features x/sqrt d); hinge needs > 0 in theory (ridge -> 0+ is the max-margin limit)",
+    convention="penalty on the summed loss: scikit-learn C = 1/ridge on the features x/sqrt(d)",
 )
 
 
 # Solver and simulation options shared by the ERM models (glm, mixtures).
 ERM_SOLVER_OPTIONS = (
-    Param("solver", Choice(("auto", "fixed_point")), "auto", role="theory",
-          help="'auto' (closed form where one exists, e.g. square loss) or 'fixed_point' (the general saddle-point solver)"),
-    Param("tol", Interval(0.0, low_open=True), 1e-11, role="theory",
-          help="fixed-point tolerance (relative residual in (atanh(cosine), log q, log V)); at least 1e-6 in float32"),
+    Param(
+        "solver", Choice(("auto", "fixed_point")), "auto", role="theory",
+        help="'auto' (closed form where one exists, e.g. square loss) or 'fixed_point' (the general saddle-point solver)",
+    ),
+    Param(
+        "tol", Interval(0.0, low_open=True), 1e-11, role="theory",
+        help="fixed-point tolerance (relative residual in (atanh(cosine), log q, log V)); at least 1e-6 in float32",
+    ),
     Param("max_iter", Integer(1), 5000, role="theory", help="fixed-point iteration cap"),
 )
 

@@ -9,9 +9,17 @@ max-margin, separability and Gardner capacity, and the logistic MLE (``docs/theo
   (:mod:`._capacity`); :func:`separability_threshold`, :func:`logistic_mle_boundary`
   (:mod:`._separability`); :func:`max_margin` (:mod:`._max_margin`); :func:`logistic_mle`
   (Sur-Candes).
+
+References:
+    - Aubin, Krzakala, Lu & Zdeborova, NeurIPS 2020 (arXiv:2006.06560), eqs. (9)-(11)
+    - Loureiro, Gerbelot, Cui, Goldt, Krzakala, Mezard & Zdeborova, NeurIPS 2021 (arXiv:2102.08127), Theorem 1
+    - Thrampoulidis, Abbasi & Hassibi, NeurIPS 2018 (CGMT)
+    - Gardner, J. Phys. A 21 (1988) 257 (capacity, max-margin)
+    - Candes & Sur, Ann. Statist. 48(1) 2020 (arXiv:1804.09753), Theorems 1-2 (logistic MLE boundary)
+    - Sur & Candes, PNAS 116 (2019) 14516 (logistic MLE)
 """
 
-from .._spec import ModelSpec
+from .._spec import ModelSpec, references_in
 from ..estimators import (
     FitResult,
     NotSeparableWarning,
@@ -35,71 +43,21 @@ from ._theory import RESULT_FIELDS, GLMTheory, theory
 SeparabilityThreshold = GLMSeparabilityThreshold
 
 SPEC = ModelSpec(
-    name="glm",
-    summary="teacher-student GLM: l2-penalised ERM (square, logistic, hinge, custom margin losses), isotropic or "
+    "glm",
+    "teacher-student GLM: l2-penalised ERM (square, logistic, hinge, custom margin losses), isotropic or "
     "Gaussian covariate model",
-    params=_PARAMS,
-    fields=_FIELDS,
-    theory=theory,
-    simulate=simulate,
-    references=(
-        "Aubin, Krzakala, Lu & Zdeborova, NeurIPS 2020 (arXiv:2006.06560), eqs. (9)-(11)",
-        "Loureiro, Gerbelot, Cui, Goldt, Krzakala, Mezard & Zdeborova, NeurIPS 2021 (arXiv:2102.08127), Theorem 1",
-        "Thrampoulidis, Abbasi & Hassibi, NeurIPS 2018 (CGMT)",
-        "Gardner, J. Phys. A 21 (1988) 257 (capacity, max-margin)",
-        "Candes & Sur, Ann. Statist. 48(1) 2020 (arXiv:1804.09753), Theorems 1-2 (logistic MLE boundary)",
-        "Sur & Candes, PNAS 116 (2019) 14516 (logistic MLE)",
-    ),
-    dim=500,
-    smoke=dict(alpha=[0.5, 2.0], ridge=0.1, loss="logistic", flip=0.1),
-    smoke_dim=60,
+    _PARAMS, _FIELDS, theory, simulate, references_in(__doc__),
+    dim=500, smoke=dict(alpha=[0.5, 2.0], ridge=0.1, loss="logistic", flip=0.1), smoke_dim=60,
 )
 
-NAME = SPEC.name
-PARAMETERS = SPEC.PARAMETERS
-GRID_PARAMETERS = SPEC.grid_params
-# Fields compared by default (overparam_theory.compare).  train_error is left out: per seed it is a
-# multiple of 1/n, so at small rates every seed reads 0 and the seed variance (hence the z-score)
-# is degenerate; tests/test_glm_simulation.py checks it with a binomial standard-error floor.
-FIELDS = SPEC.compared_fields
+NAME, PARAMETERS, GRID_PARAMETERS, FIELDS, TIME_AXIS = SPEC.module_constants()
 
 __all__ = [
-    "SPEC",
-    "NAME",
-    "PARAMETERS",
-    "GRID_PARAMETERS",
-    "FIELDS",
-    "RESULT_FIELDS",
-    "TEACHERS",
-    "GLMTheory",
-    "theory",
-    "simulate",
-    "GLMSimulation",
-    "max_margin",
-    "GLMMaxMargin",
-    "MaxMargin",
-    "NotSeparableWarning",
-    "separability_threshold",
-    "GLMSeparabilityThreshold",
-    "SeparabilityThreshold",
-    "gardner_capacity",
-    "GardnerCapacity",
-    "cover_separability_probability",
-    "CoverSeparability",
-    "logistic_mle_boundary",
-    "LogisticMLEBoundary",
-    "logistic_mle",
-    "LogisticMLE",
-    "FitResult",
-    "fit_square",
-    "fit_logistic",
-    "fit_smooth",
-    "fit_hinge",
-    "fit_max_margin",
-    "MarginLoss",
-    "margin_loss",
-    "SQUARE",
-    "LOGISTIC",
-    "HINGE",
-    "logistic_noise_from_beta",
+    "SPEC", "NAME", "PARAMETERS", "GRID_PARAMETERS", "FIELDS", "TIME_AXIS",
+    "RESULT_FIELDS", "TEACHERS", "GLMTheory", "theory", "simulate", "GLMSimulation", "max_margin", "GLMMaxMargin",
+    "MaxMargin", "NotSeparableWarning", "separability_threshold", "GLMSeparabilityThreshold", "SeparabilityThreshold",
+    "gardner_capacity", "GardnerCapacity", "cover_separability_probability", "CoverSeparability",
+    "logistic_mle_boundary", "LogisticMLEBoundary", "logistic_mle", "LogisticMLE", "FitResult", "fit_square",
+    "fit_logistic", "fit_smooth", "fit_hinge", "fit_max_margin", "MarginLoss", "margin_loss", "SQUARE", "LOGISTIC",
+    "HINGE", "logistic_noise_from_beta",
 ]

@@ -3,8 +3,7 @@ and the parameter tuples of its threshold functions."""
 
 from __future__ import annotations
 
-import dataclasses
-
+from .. import _spec
 from .._spec import (
     REQUIRED,
     SPECTRUM,
@@ -15,74 +14,28 @@ from .._spec import (
     Param,
     theory_options,
 )
-from ..estimators import ERM_SOLVER_OPTIONS, LOSS, erm_simulate_options
+from ..estimators import ALPHA, ERM_SOLVER_OPTIONS, LOSS, RIDGE, erm_simulate_options
 from ._channels import CLASSIFIERS, TEACHERS
 
-ALPHA = Param(
-    "alpha",
-    Interval(0.0, low_open=True),
-    grid=True,
-    help="samples per input dimension alpha = n/d > 0",
-    symbol="alpha = n/d",
-    cli_default="0.2:4:12",
-    differentiable=True,
-)
-RIDGE = Param(
-    "ridge",
-    Interval(0.0),
-    1e-2,
-    grid=True,
-    help="penalty lambda >= 0 on the *summed* loss, sum_mu l + (lambda/2)|w|^2 (scikit-learn C = 1/lambda on "
-    "features x/sqrt d); hinge needs > 0 in theory (ridge -> 0+ is the max-margin limit)",
-    symbol="lambda",
-    convention="penalty on the summed loss: scikit-learn C = 1/ridge on the features x/sqrt(d)",
-    cli_default="0.01",
-    differentiable=True,
-)
 TEACHER = Param(
-    "teacher",
-    Choice(TEACHERS),
-    "sign",
+    "teacher", Choice(TEACHERS), "sign", symbol="P(y | z)",
     help="teacher channel y = sign(z + noise) with label flips (sign, probit, logistic), or 'linear' regression",
-    symbol="P(y | z)",
 )
 NOISE = Param(
-    "noise",
-    Interval(0.0),
-    0.0,
-    grid=True,
+    "noise", Interval(0.0), 0.0, grid=True, differentiable=True, cli_default="0", symbol="Delta (a variance)",
     help="variance of the teacher's pre-sign noise (probit: Gaussian, logistic: logistic-distributed; "
     "linear teacher: label noise); 0 for the sign teacher",
-    symbol="Delta (a variance)",
-    cli_default="0",
-    differentiable=True,
 )
-FLIP = Param(
-    "flip",
-    Interval(0.0, 0.5),
-    0.0,
-    grid=True,
-    help="label-flip probability in [0, 1/2] (classification teachers)",
-    symbol="epsilon",
-    cli_default="0",
-    differentiable=True,
-)
+FLIP = _spec.FLIP.replace(help="label-flip probability in [0, 1/2] (classification teachers)")
 SIGNAL = Param(
-    "signal",
-    Interval(0.0, low_open=True),
-    1.0,
-    grid=True,
+    "signal", Interval(0.0, low_open=True), 1.0, grid=True, differentiable=True, cli_default="1", symbol="rho",
     help="teacher variance rho = |w*|^2/d > 0 (with a spectrum: the total variance of the teacher field, "
     ">= sum_k eigenvalue_k teacher_power_k)",
-    symbol="rho",
-    cli_default="1",
-    differentiable=True,
 )
-GLM_TEACHER_POWER = dataclasses.replace(
-    TEACHER_POWER,
+GLM_TEACHER_POWER = TEACHER_POWER.replace(
+    symbol="||P_k w*||^2 / d",
     help="teacher squared norm per unit dimension in each eigenspace of the spectrum "
     "(sums to |w*|^2/d; default: the spectrum's weights)",
-    symbol="||P_k w*||^2 / d",
 )
 
 MODEL_PARAMS = (ALPHA, RIDGE, LOSS, TEACHER, NOISE, FLIP, SIGNAL, SPECTRUM, GLM_TEACHER_POWER)
@@ -109,7 +62,7 @@ FIELDS = (
 # Threshold functions (Gardner capacity, Cover, separability, logistic-MLE boundary, max-margin).
 
 ON_FAILURE = next(p for p in theory_options() if p.name == "on_failure")
-CLASSIFIER = dataclasses.replace(TEACHER, constraint=Choice(CLASSIFIERS), help="classification teacher channel")
+CLASSIFIER = TEACHER.replace(constraint=Choice(CLASSIFIERS), help="classification teacher channel")
 
 CHANNEL_PARAMS = (CLASSIFIER, NOISE, FLIP, SIGNAL, ON_FAILURE)
 MAX_MARGIN_PARAMS = (ALPHA,) + CHANNEL_PARAMS
@@ -121,12 +74,8 @@ COVER_PARAMS = (
     Param("dim", Interval(1.0, integer=True), REQUIRED, grid=True, help="dimension d >= 1", symbol="d"),
 )
 GAMMA2 = Param(
-    "signal",
-    Interval(0.0),
-    REQUIRED,
-    grid=True,
+    "signal", Interval(0.0), REQUIRED, grid=True, symbol="gamma^2",
     help="gamma^2 = Var(x . beta) >= 0 (Sur-Candes; gamma = 0: global null)",
-    symbol="gamma^2",
 )
 MLE_BOUNDARY_PARAMS = (
     GAMMA2,
@@ -135,12 +84,8 @@ MLE_BOUNDARY_PARAMS = (
 )
 MLE_PARAMS = (
     Param(
-        "kappa",
-        Interval(0.0, 1.0, low_open=True, high_open=True),
-        REQUIRED,
-        grid=True,
+        "kappa", Interval(0.0, 1.0, low_open=True, high_open=True), REQUIRED, grid=True, symbol="kappa = p/n",
         help="p/n in (0, 1) (our 1/alpha)",
-        symbol="kappa = p/n",
     ),
     GAMMA2,
     ON_FAILURE,

@@ -3,11 +3,19 @@
 ``theory`` / ``simulate`` share parameters (``n_samples``, ``ridge``, ``noise``,
 ``eigenvalues``, ``target``) and field names (``test_error``, ``excess_risk``, ``bias``,
 ``variance``, ``train_error``).  Equations and conventions: ``docs/theory/kernel.md``.
+
+References:
+    - Simon, Dickens, Karkada & DeWeese, TMLR 2023 (arXiv:2110.03922): the kappa equation, learnabilities L_k,
+      overfitting coefficient E_0
+    - Bordelon, Canatar & Pehlevan, ICML 2020 (arXiv:2002.02561): the same learning curve with
+      kappa_BCP = n kappa
+    - Canatar, Bordelon & Pehlevan, Nat. Commun. 12, 2914 (2021) (arXiv:2006.13198)
+    - Jacot, Simsek, Spadaro, Hongler & Gabriel, NeurIPS 2020 (arXiv:2006.09796)
 """
 
 import numpy as _np
 
-from .._spec import ModelSpec
+from .._spec import ModelSpec, references_in
 from ._cli import CLI_OPTIONS as _CLI_OPTIONS
 from ._cli import cli_build as _cli_build
 from ._params import FIELDS as _FIELDS
@@ -22,27 +30,10 @@ from ._theory import to_ridge_parameters as to_ridge_parameters
 _K = _np.arange(1, 51, dtype=float)
 
 SPEC = ModelSpec(
-    name="kernel",
-    summary="kernel ridge regression learning curves from the kernel spectrum (eigenlearning), synthetic-kernel simulation",
-    params=_PARAMS,
-    fields=_FIELDS,
-    theory=theory,
-    simulate=simulate,
-    references=(
-        "Simon, Dickens, Karkada & DeWeese, TMLR 2023 (arXiv:2110.03922): the kappa equation, "
-        "learnabilities L_k, overfitting coefficient E_0",
-        "Bordelon, Canatar & Pehlevan, ICML 2020 (arXiv:2002.02561): the same learning curve with kappa_BCP = n kappa",
-        "Canatar, Bordelon & Pehlevan, Nat. Commun. 12, 2914 (2021) (arXiv:2006.13198)",
-        "Jacot, Simsek, Spadaro, Hongler & Gabriel, NeurIPS 2020 (arXiv:2006.09796)",
-    ),
-    dim=None,
-    cli_options=_CLI_OPTIONS,
-    cli_build=_cli_build,
-    smoke=dict(n_samples=20.0, ridge=[1e-3, 0.1], noise=0.1, eigenvalues=_K**-1.5, target=1.0 / _K),
-    smoke_dim=None,
+    "kernel", "kernel ridge regression learning curves from the kernel spectrum (eigenlearning), synthetic-kernel simulation",
+    _PARAMS, _FIELDS, theory, simulate, references_in(__doc__),
+    dim=None, cli_options=_CLI_OPTIONS, cli_build=_cli_build,
+    smoke=dict(n_samples=20.0, ridge=[1e-3, 0.1], noise=0.1, eigenvalues=_K**-1.5, target=1.0 / _K), smoke_dim=None,
 )
 
-NAME = SPEC.name
-PARAMETERS = SPEC.PARAMETERS
-GRID_PARAMETERS = SPEC.grid_params
-FIELDS = SPEC.compared_fields
+NAME, PARAMETERS, GRID_PARAMETERS, FIELDS, TIME_AXIS = SPEC.module_constants()

@@ -11,31 +11,15 @@ import argparse
 
 import numpy as np
 
-from .._spec import CliOption
+from .._spec import CliOption, parse_kind
 
 _KERNEL_SPECTRA = {"power-law": "power-law:N_MODES,EXPONENT"}
 _TARGETS = {"power-law": "power-law:EXPONENT"}
 
 
-def _split(text: str, what: str, forms: dict) -> tuple[str, list[float]]:
-    """``KIND:a,b`` -> ``(KIND, [a, b])`` with the number of values ``forms[KIND]`` shows."""
-    kind, _, rest = str(text).strip().partition(":")
-    kind = kind.strip().lower()
-    if kind not in forms:
-        raise argparse.ArgumentTypeError(f"invalid {what} {text!r}: choose from {', '.join(forms.values())}")
-    expected = forms[kind].count(",") + (1 if ":" in forms[kind] else 0)
-    try:
-        args = [float(p) for p in rest.split(",")] if rest.strip() else []
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid {what} {text!r}: expected {forms[kind]}") from None
-    if len(args) != expected or not all(np.isfinite(args)):
-        raise argparse.ArgumentTypeError(f"invalid {what} {text!r}: expected {forms[kind]}")
-    return kind, args
-
-
 def parse_kernel_spectrum(text: str) -> tuple:
     """``'power-law:N_MODES,EXPONENT'`` -> ``("power-law", N_MODES, EXPONENT)``."""
-    kind, (n_modes, exponent) = _split(text, "kernel spectrum", _KERNEL_SPECTRA)
+    kind, (n_modes, exponent) = parse_kind(text, "kernel spectrum", _KERNEL_SPECTRA)
     if not float(n_modes).is_integer() or n_modes < 1:
         raise argparse.ArgumentTypeError(f"invalid kernel spectrum {text!r}: N_MODES must be an integer >= 1")
     return (kind, int(n_modes), exponent)
@@ -43,7 +27,7 @@ def parse_kernel_spectrum(text: str) -> tuple:
 
 def parse_target(text: str) -> tuple:
     """``'power-law:EXPONENT'`` -> ``("power-law", EXPONENT)``."""
-    kind, args = _split(text, "target", _TARGETS)
+    kind, args = parse_kind(text, "target", _TARGETS)
     return (kind, *args)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._spec import Field, Instance, Interval, Param, Vector, simulate_options, theory_options
+from .._spec import LABEL_NOISE, Field, Instance, Interval, Param, Vector, simulate_options, theory_options
 
 _EIGENVALUES = Vector(Interval(0.0))
 
@@ -24,35 +24,20 @@ def check_eigenvalues(name, value):
 
 
 N_SAMPLES = Param(
-    "n_samples",
-    Interval(0.0, low_open=True),
-    grid=True,
-    help="number of training samples n > 0 (real values allowed in the theory; integers in the simulation)",
+    "n_samples", Interval(0.0, low_open=True), grid=True, differentiable=True, cli_default="10:300:10",
     symbol="n (Simon et al.); p (Bordelon et al.)",
-    cli_default="10:300:10",
-    differentiable=True,
+    help="number of training samples n > 0 (real values allowed in the theory; integers in the simulation)",
 )
 RIDGE = Param(
-    "ridge",
-    Interval(0.0),
-    0.0,
-    grid=True,
-    help="ridge of the predictor k(x)^T (K + ridge I_n)^{-1} y, NOT multiplied by n; 0 is the ridgeless interpolant",
+    "ridge", Interval(0.0), 0.0, grid=True, differentiable=True, cli_default="1e-3",
     symbol="delta (Simon et al.); lambda (Bordelon et al.)",
+    help="ridge of the predictor k(x)^T (K + ridge I_n)^{-1} y, NOT multiplied by n; 0 is the ridgeless interpolant",
     convention="(K + ridge I_n), not n ridge: scikit-learn KernelRidge(alpha = ridge); the linear-ridge "
     "penalty on the averaged loss is ridge/n",
-    cli_default="1e-3",
-    differentiable=True,
 )
-NOISE = Param(
-    "noise",
-    Interval(0.0),
-    0.0,
-    grid=True,
+NOISE = LABEL_NOISE.replace(
+    cli_default="0.1", symbol="sigma^2 (Bordelon et al.)",
     help="label-noise variance (a variance); test_error includes it, excess_risk does not",
-    symbol="sigma^2 (Bordelon et al.)",
-    cli_default="0.1",
-    differentiable=True,
 )
 EIGENVALUES = Param(
     "eigenvalues",
@@ -61,14 +46,12 @@ EIGENVALUES = Param(
         check_eigenvalues,
         ("text", np.array([]), np.array([np.nan]), np.array([-1.0]), np.zeros(3), np.ones((2, 2))),
     ),
-    help="kernel eigenvalues eta_k under the data distribution (no normalisation), one per mode",
     symbol="eta_k",
+    help="kernel eigenvalues eta_k under the data distribution (no normalisation), one per mode",
 )
 TARGET = Param(
-    "target",
-    Vector(Interval()),
+    "target", Vector(Interval()), symbol="v_k (Bordelon et al.: v_k^2 = eta_k w_k^2)",
     help="target coefficients v_k in the kernel eigenbasis (the coefficients, not their squares), one per eigenvalue",
-    symbol="v_k (Bordelon et al.: v_k^2 = eta_k w_k^2)",
 )
 
 MODEL_PARAMS = (N_SAMPLES, RIDGE, NOISE, EIGENVALUES, TARGET)

@@ -14,9 +14,15 @@ threshold parameter (the spec's ``alpha``).  References: Bayati & Montanari, IEE
 - :func:`phase_transition`: the Donoho-Tanner / SE phase transition ``rho_SE(alpha)``.
 - :func:`threshold_min`: the smallest admissible SE threshold.
 - :func:`simulate`, :func:`fit_lasso`: finite-size LASSO (FISTA in JAX, batched over seeds).
+
+References:
+    - Bayati & Montanari, IEEE TIT 58(4) 2012 (arXiv:1008.2581), Thm 1.4 (risk), Prop. 1.3-1.4 (fixed point,
+      calibration)
+    - Donoho, Maleki & Montanari, PNAS 106(45) 2009 (state evolution, phase transition rho_SE)
+    - Donoho, Maleki & Montanari, IEEE TIT 57(10) 2011 (noise sensitivity, minimax threshold)
 """
 
-from .._spec import ModelSpec
+from .._spec import ModelSpec, references_in
 from ._params import FIELDS as _FIELDS
 from ._params import PARAMS as _PARAMS
 from ._simulation import LassoFit as LassoFit
@@ -31,23 +37,9 @@ from ._theory import theory as theory
 from ._theory import threshold_min as threshold_min
 
 SPEC = ModelSpec(
-    name="lasso",
-    summary="LASSO with i.i.d. Gaussian designs and a Bernoulli-Gaussian signal: AMP state evolution and calibration",
-    params=_PARAMS,
-    fields=_FIELDS,
-    theory=theory,
-    simulate=simulate,
-    references=(
-        "Bayati & Montanari, IEEE TIT 58(4) 2012 (arXiv:1008.2581), Thm 1.4 (risk), Prop. 1.3-1.4 (fixed point, calibration)",
-        "Donoho, Maleki & Montanari, PNAS 106(45) 2009 (state evolution, phase transition rho_SE)",
-        "Donoho, Maleki & Montanari, IEEE TIT 57(10) 2011 (noise sensitivity, minimax threshold)",
-    ),
-    dim=1000,
-    smoke=dict(alpha=[0.5, 1.5], l1_penalty=0.5, sparsity=0.2, noise=0.1),
-    smoke_dim=60,
+    "lasso", "LASSO with i.i.d. Gaussian designs and a Bernoulli-Gaussian signal: AMP state evolution and calibration",
+    _PARAMS, _FIELDS, theory, simulate, references_in(__doc__),
+    dim=1000, smoke=dict(alpha=[0.5, 1.5], l1_penalty=0.5, sparsity=0.2, noise=0.1), smoke_dim=60,
 )
 
-NAME = SPEC.name
-PARAMETERS = SPEC.PARAMETERS
-GRID_PARAMETERS = SPEC.grid_params
-FIELDS = SPEC.compared_fields
+NAME, PARAMETERS, GRID_PARAMETERS, FIELDS, TIME_AXIS = SPEC.module_constants()

@@ -7,77 +7,40 @@ l1_penalty ||x||_1`` (scikit-learn ``Lasso(alpha=l1_penalty / n, fit_intercept=F
 
 from __future__ import annotations
 
-import dataclasses
+from .. import _spec
+from .._spec import REQUIRED, Choice, Field, Integer, Interval, Param, simulate_options, theory_options
 
-from .._spec import Choice, Field, Integer, Interval, Param, simulate_options, theory_options
-
-ALPHA = Param(
-    "alpha",
-    Interval(0.0, low_open=True),
-    grid=True,
-    help="measurements per unknown n/N; least squares needs alpha > 1, min-l1 interpolation alpha < 1",
-    symbol="alpha = n/N (Bayati & Montanari: delta)",
+ALPHA = _spec.ALPHA.replace(
     cli_default="0.1:1:10",
-    differentiable=True,
+    symbol="alpha = n/N (Bayati & Montanari: delta)",
+    help="measurements per unknown n/N; least squares needs alpha > 1, min-l1 interpolation alpha < 1",
 )
 
 MODEL_PARAMS = (
     ALPHA,
     Param(
-        "l1_penalty",
-        Interval(0.0),
-        None,
-        grid=True,
-        nullable=True,
+        "l1_penalty", Interval(0.0), None, grid=True, nullable=True, differentiable=True, cli_default="0.5",
+        symbol="lambda",
         help="LASSO penalty on the summed loss (1/2)||y - A x||^2 + l1_penalty ||x||_1; 0 is least squares "
         "(alpha > 1) or the l1_penalty -> 0+ min-l1 / basis-pursuit limit (alpha < 1); exactly one of "
         "l1_penalty and threshold (theory)",
-        symbol="lambda",
         convention="penalty on the summed loss (scikit-learn Lasso(alpha = l1_penalty / n, fit_intercept=False))",
-        cli_default="0.5",
-        differentiable=True,
     ),
     Param(
-        "threshold",
-        Interval(0.0),
-        None,
-        grid=True,
-        nullable=True,
+        "threshold", Interval(0.0), None, grid=True, nullable=True, differentiable=True, cli=False,
+        symbol="alpha (Bayati & Montanari), theta",
         help="the state-evolution threshold instead of l1_penalty (theory only): > threshold_min(alpha), "
         "0 allowed for alpha > 1",
-        symbol="alpha (Bayati & Montanari), theta",
-        cli=False,
-        differentiable=True,
     ),
-    Param(
-        "sparsity",
-        Interval(0.0, 1.0, low_open=True),
-        grid=True,
+    _spec.SPARSITY.replace(
+        default=REQUIRED, cli_default="0.1",
         help="fraction of non-zero entries of x0: x0_i ~ (1 - sparsity) delta_0 + sparsity N(0, nonzero_variance)",
-        symbol="epsilon",
-        cli_default="0.1",
-        differentiable=True,
     ),
     Param(
-        "noise",
-        Interval(0.0),
-        0.0,
-        grid=True,
+        "noise", Interval(0.0), 0.0, grid=True, differentiable=True, cli_default="0.01", symbol="sigma^2",
         help="variance of the measurement noise w ~ N(0, noise I_n); 0 is the explicit noiseless case",
-        symbol="sigma^2",
-        cli_default="0.01",
-        differentiable=True,
     ),
-    Param(
-        "nonzero_variance",
-        Interval(0.0, low_open=True),
-        1.0,
-        grid=True,
-        help="variance of the non-zero entries of x0",
-        symbol="v",
-        cli_default="1",
-        differentiable=True,
-    ),
+    _spec.NONZERO_VARIANCE.replace(help="variance of the non-zero entries of x0"),
 )
 
 _FAILURE = Choice(("warn", "raise", "ignore"))
@@ -85,7 +48,7 @@ _FAILURE = Choice(("warn", "raise", "ignore"))
 
 def _min_dim(p: Param) -> Param:
     """``dim`` (the number of unknowns N) must be >= 2."""
-    return dataclasses.replace(p, constraint=Integer(2), help="number of unknowns N of the simulation") if p.name == "dim" else p
+    return p.replace(constraint=Integer(2), help="number of unknowns N of the simulation") if p.name == "dim" else p
 
 
 PARAMS = (
@@ -98,19 +61,13 @@ PARAMS = (
             16,
             Param("solver", Choice(("fista",)), "fista", role="simulate", help="LASSO solver (FISTA with adaptive restart)"),
             Param(
-                "tol",
-                Interval(0.0, low_open=True),
-                1e-10,
-                role="simulate",
+                "tol", Interval(0.0, low_open=True), 1e-10, role="simulate",
                 help="FISTA stopping rule: relative proximal-gradient residual",
             ),
             Param("max_iter", Integer(1), 20000, role="simulate", help="FISTA iteration cap"),
             Param("dtype", Choice(("float64",)), "float64", role="simulate", help="float64 only (the tolerance needs it)"),
             Param(
-                "on_failure",
-                _FAILURE,
-                "warn",
-                role="simulate",
+                "on_failure", _FAILURE, "warn", role="simulate",
                 help="a point with a FISTA solve that missed tol is NaN: warn, raise or ignore",
             ),
         )

@@ -10,9 +10,14 @@ class imbalance, max-margin, separability, Bayes-optimal error (``docs/theory/mi
 
 Conventions: ``Delta = noise``, ``rho = imbalance``, ``lambda = ridge`` on the summed loss,
 scikit-learn ``C = 1/ridge`` on features ``x/sqrt(d)``.
+
+References:
+    - Mignacco, Krzakala, Lu, Urbani & Zdeborova, ICML 2020 (arXiv:2002.11544), eqs. (8)-(10) and appendix A
+    - Thrampoulidis, Oymak & Soltanolkotabi, 2020 (CGMT, rigorous)
+    - Deng, Kammoun & Thrampoulidis, 2019 (arXiv:1911.05822) (separability)
 """
 
-from .._spec import ModelSpec
+from .._spec import ModelSpec, references_in
 from ..estimators import NotSeparableWarning
 from ._max_margin import MaxMargin, MixtureMaxMargin, SupportVectorAbundance, max_margin, support_vector_abundance
 from ._params import FIELDS as _FIELDS
@@ -22,49 +27,16 @@ from ._simulation import MixtureSimulation, simulate
 from ._theory import RESULT_FIELDS, BayesOptimal, MixtureTheory, bayes_optimal, theory
 
 SPEC = ModelSpec(
-    name="mixtures",
-    summary="binary Gaussian mixture: l2-penalised ERM with optional unpenalised intercept and class imbalance",
-    params=_PARAMS,
-    fields=_FIELDS,
-    theory=theory,
-    simulate=simulate,
-    references=(
-        "Mignacco, Krzakala, Lu, Urbani & Zdeborova, ICML 2020 (arXiv:2002.11544), eqs. (8)-(10) and appendix A",
-        "Thrampoulidis, Oymak & Soltanolkotabi, 2020 (CGMT, rigorous)",
-        "Deng, Kammoun & Thrampoulidis, 2019 (arXiv:1911.05822) (separability)",
-    ),
-    dim=500,
-    smoke=dict(alpha=[0.5, 2.0], ridge=0.1, loss="logistic", noise=0.5),
-    smoke_dim=60,
+    "mixtures", "binary Gaussian mixture: l2-penalised ERM with optional unpenalised intercept and class imbalance",
+    _PARAMS, _FIELDS, theory, simulate, references_in(__doc__),
+    dim=500, smoke=dict(alpha=[0.5, 2.0], ridge=0.1, loss="logistic", noise=0.5), smoke_dim=60,
 )
 
-NAME = SPEC.name
-PARAMETERS = SPEC.PARAMETERS
-GRID_PARAMETERS = SPEC.grid_params
-# train_error and support_fraction are left out of the default comparison: per seed they are
-# multiples of 1/n (degenerate seed variance at small rates); tests check them separately.
-FIELDS = SPEC.compared_fields
+NAME, PARAMETERS, GRID_PARAMETERS, FIELDS, TIME_AXIS = SPEC.module_constants()
 
 __all__ = [
-    "SPEC",
-    "FIELDS",
-    "GRID_PARAMETERS",
-    "NAME",
-    "PARAMETERS",
-    "RESULT_FIELDS",
-    "BayesOptimal",
-    "MixtureMaxMargin",
-    "MaxMargin",
-    "MixtureSimulation",
-    "MixtureTheory",
-    "NotSeparableWarning",
-    "MixtureSeparabilityThreshold",
-    "SeparabilityThreshold",
-    "SupportVectorAbundance",
-    "bayes_optimal",
-    "max_margin",
-    "separability_threshold",
-    "simulate",
-    "support_vector_abundance",
-    "theory",
+    "SPEC", "NAME", "PARAMETERS", "GRID_PARAMETERS", "FIELDS", "TIME_AXIS",
+    "RESULT_FIELDS", "BayesOptimal", "MixtureMaxMargin", "MaxMargin", "MixtureSimulation", "MixtureTheory",
+    "NotSeparableWarning", "MixtureSeparabilityThreshold", "SeparabilityThreshold", "SupportVectorAbundance",
+    "bayes_optimal", "max_margin", "separability_threshold", "simulate", "support_vector_abundance", "theory",
 ]

@@ -4,9 +4,16 @@
 ``activation``, ``signal``, ``nonlinear_signal``, ``noise``, ``activation_kink``) and field names
 (``excess_risk``, ``bias``, ``variance``, ``bias_factor``, ``variance_factor``).  Equations and
 conventions: ``docs/theory/random_features.md`` and ``docs/conventions.md``.
+
+References:
+    - Mei & Montanari, Comm. Pure Appl. Math. 75(4) 2022 (arXiv:1908.05355): Definition 1 (fixed point),
+      Theorem 1 (risk), Theorem 3 (ridgeless), sec. 3.2 (optimal ridge), sec. 5 (Gaussian equivalence)
+    - Goldt, Loureiro, Reeves, Krzakala, Mezard & Zdeborova, MSML 2021 (arXiv:2006.14709): Gaussian
+      equivalence
+    - Hu & Lu, IEEE Trans. Inf. Theory 2023 (arXiv:2009.07669): universality of random features
 """
 
-from .._spec import ModelSpec
+from .._spec import ModelSpec, references_in
 from ._activations import Activation as Activation
 from ._equivalent import GaussianEquivalent as GaussianEquivalent
 from ._equivalent import gaussian_equivalent as gaussian_equivalent
@@ -25,26 +32,10 @@ from ._theory import optimal_ridge as optimal_ridge
 from ._theory import theory as theory
 
 SPEC = ModelSpec(
-    name="random_features",
-    summary="random-features ridge regression on the sphere (Mei & Montanari): double descent in n/d and N/d, any activation",
-    params=_PARAMS,
-    fields=_FIELDS,
-    theory=theory,
-    simulate=simulate,
-    references=(
-        "Mei & Montanari, Comm. Pure Appl. Math. 75(4) 2022 (arXiv:1908.05355): Definition 1 (fixed point), "
-        "Theorem 1 (risk), Theorem 3 (ridgeless), sec. 3.2 (optimal ridge), sec. 5 (Gaussian equivalence)",
-        "Goldt, Loureiro, Reeves, Krzakala, Mezard & Zdeborova, MSML 2021 (arXiv:2006.14709): Gaussian equivalence",
-        "Hu & Lu, IEEE Trans. Inf. Theory 2023 (arXiv:2009.07669): universality of random features",
-    ),
-    dim=200,
-    cli_options=_CLI_OPTIONS,
-    cli_build=_cli_build,
-    smoke=dict(alpha=[0.5, 2.0], width=1.5, ridge=1e-2, nonlinear_signal=0.2, noise=0.25),
-    smoke_dim=40,
+    "random_features", "random-features ridge regression on the sphere (Mei & Montanari): double descent in n/d and N/d, any activation",
+    _PARAMS, _FIELDS, theory, simulate, references_in(__doc__),
+    dim=200, cli_options=_CLI_OPTIONS, cli_build=_cli_build,
+    smoke=dict(alpha=[0.5, 2.0], width=1.5, ridge=1e-2, nonlinear_signal=0.2, noise=0.25), smoke_dim=40,
 )
 
-NAME = SPEC.name
-PARAMETERS = SPEC.PARAMETERS
-GRID_PARAMETERS = SPEC.grid_params
-FIELDS = SPEC.compared_fields
+NAME, PARAMETERS, GRID_PARAMETERS, FIELDS, TIME_AXIS = SPEC.module_constants()

@@ -7,6 +7,7 @@ import argparse
 
 import numpy as np
 
+from .. import _spec
 from .._spec import CliOption, Field, Instance, Integer, Interval, Param, simulate_options, theory_options
 from .._validation import is_traced, real_array
 from ._activations import BUILTINS, check_activation
@@ -22,35 +23,16 @@ def _check_kink(name, value):
     return float(arr)
 
 
-ALPHA = Param(
-    "alpha",
-    Interval(0.0, low_open=True),
-    grid=True,
-    help="samples per input dimension n/d",
-    symbol="psi_2 = n/d",
-    cli_default="0.2:3:15",
-    differentiable=True,
-)
+ALPHA = _spec.ALPHA.replace(symbol="psi_2 = n/d")
 WIDTH = Param(
-    "width",
-    Interval(0.0, low_open=True),
-    grid=True,
+    "width", Interval(0.0, low_open=True), grid=True, differentiable=True, cli_default="1", symbol="psi_1 = N/d",
     help="random features per input dimension N/d; the interpolation peak of the ridgeless fit is at width = alpha",
-    symbol="psi_1 = N/d",
-    cli_default="1",
-    differentiable=True,
 )
 RIDGE = Param(
-    "ridge",
-    Interval(0.0),
-    0.0,
-    grid=True,
+    "ridge", Interval(0.0), 0.0, grid=True, differentiable=True, cli_default="1e-3", symbol="lambda",
     help="ridge penalty (N ridge/d)||a||^2 added to the averaged loss (1/n) sum (y - a^T z)^2; 0 is the min-norm interpolator",
-    symbol="lambda",
     convention="the penalty carries the factor N/d: (N ridge/d)||a||^2 on the averaged loss (Mei & Montanari); "
     "scikit-learn Ridge(alpha = n N ridge/d, fit_intercept=False) on the features",
-    cli_default="1e-3",
-    differentiable=True,
 )
 ACTIVATION = Param(
     "activation",
@@ -59,45 +41,24 @@ ACTIVATION = Param(
         check_activation,
         ("swish", 3.5, None, np.ones(3)),
     ),
-    "relu",
+    "relu", symbol="sigma",
     help="activation sigma of the features sigma(<theta, x>/sqrt d); its Hermite coefficients mu0, mu1, mu_star "
     "enter the theory, which needs mu_star > 0 ('linear' is refused)",
-    symbol="sigma",
 )
 SIGNAL = Param(
-    "signal",
-    Interval(0.0),
-    1.0,
-    grid=True,
+    "signal", Interval(0.0), 1.0, grid=True, differentiable=True, cli_default="1", symbol="F_1^2",
     help="power of the linear part of the target ||beta_1||^2",
-    symbol="F_1^2",
-    cli_default="1",
-    differentiable=True,
 )
 NONLINEAR_SIGNAL = Param(
-    "nonlinear_signal",
-    Interval(0.0),
-    0.0,
-    grid=True,
+    "nonlinear_signal", Interval(0.0), 0.0, grid=True, differentiable=True, cli_default="0", symbol="F_*^2",
     help="power of the nonlinear part of the target E f_NL^2",
-    symbol="F_*^2",
-    cli_default="0",
-    differentiable=True,
 )
-NOISE = Param(
-    "noise",
-    Interval(0.0),
-    0.0,
-    grid=True,
-    help="label-noise variance (a variance); excess_risk excludes the test-label noise",
-    symbol="tau^2",
-    cli_default="0.25",
-    differentiable=True,
+NOISE = _spec.LABEL_NOISE.replace(
+    symbol="tau^2", help="label-noise variance (a variance); excess_risk excludes the test-label noise"
 )
 ACTIVATION_KINK = Param(
     "activation_kink",
-    Instance("None or a single real number", _check_kink, ("text", float("nan"), np.array([0.0, 1.0]))),
-    None,
+    Instance("None or a single real number", _check_kink, ("text", float("nan"), np.array([0.0, 1.0]))), None,
     nullable=True,
     help="for a callable activation with a kink (abs, relu-like): its location, so that the Hermite "
     "coefficients are integrated with the split Gauss-Hermite rule",
@@ -112,11 +73,7 @@ PARAMS = (
         200,
         16,
         Param(
-            "n_test",
-            Integer(1),
-            None,
-            nullable=True,
-            role="simulate",
+            "n_test", Integer(1), None, role="simulate", nullable=True,
             help="fresh test points per seed (default max(2000, 10 dim)), evaluated in chunks of 1024",
         ),
     )

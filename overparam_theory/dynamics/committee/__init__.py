@@ -7,9 +7,15 @@
   the same parameters and field names.
 
 Equations and conventions: ``docs/theory/committee.md``.
+
+References:
+    - Saad & Solla, Phys. Rev. Lett. 74, 4337 (1995) and Phys. Rev. E 52, 4225 (1995), section II (ODEs),
+      section IV A (symmetric plateau), appendix (erf integrals)
+    - Goldt, Advani, Saxe, Krzakala & Zdeborova, NeurIPS 2019 (arXiv:1906.08632), eqs. (1)-(10)
+    - Dormand & Prince, J. Comput. Appl. Math. 6, 19 (1980) (the 5(4) integrator)
 """
 
-from ..._spec import ModelSpec
+from ..._spec import ModelSpec, references_in
 from ._integrals import i2, i3, i4, j2
 from ._params import FIELDS as _FIELDS
 from ._params import PARAMS as _PARAMS
@@ -25,48 +31,15 @@ from ._theory import (
 )
 
 SPEC = ModelSpec(
-    name="committee",
-    summary="online SGD of a soft committee machine (erf units), teacher-student: Saad-Solla / Goldt et al. ODEs",
-    params=_PARAMS,
-    fields=_FIELDS,
-    theory=theory,
-    simulate=simulate,
-    references=(
-        "Saad & Solla, Phys. Rev. Lett. 74, 4337 (1995) and Phys. Rev. E 52, 4225 (1995), section II (ODEs), "
-        "section IV A (symmetric plateau), appendix (erf integrals)",
-        "Goldt, Advani, Saxe, Krzakala & Zdeborova, NeurIPS 2019 (arXiv:1906.08632), eqs. (1)-(10)",
-        "Dormand & Prince, J. Comput. Appl. Math. 6, 19 (1980) (the 5(4) integrator)",
-    ),
-    dim=500,
-    time_axis="time",
-    smoke=dict(time=[0.0, 1.0, 3.0], learning_rate=[0.5, 1.0]),
-    smoke_dim=40,
+    "committee", "online SGD of a soft committee machine (erf units), teacher-student: Saad-Solla / Goldt et al. ODEs",
+    _PARAMS, _FIELDS, theory, simulate, references_in(__doc__),
+    dim=500, time_axis="time", smoke=dict(time=[0.0, 1.0, 3.0], learning_rate=[0.5, 1.0]), smoke_dim=40,
 )
 
-NAME = SPEC.name
-PARAMETERS = SPEC.PARAMETERS
-GRID_PARAMETERS = SPEC.grid_params
-FIELDS = SPEC.compared_fields
-TIME_AXIS = True  # fields carry a trailing time axis (overparam_theory.compare, the CLI); SPEC.time_axis names it
+NAME, PARAMETERS, GRID_PARAMETERS, FIELDS, TIME_AXIS = SPEC.module_constants()
 
 __all__ = [
-    "FIELDS",
-    "GRID_PARAMETERS",
-    "NAME",
-    "PARAMETERS",
-    "RESULT_FIELDS",
-    "SPEC",
-    "STATUS_NAMES",
-    "TIME_AXIS",
-    "CommitteeSimulation",
-    "CommitteeTheory",
-    "default_initial_conditions",
-    "i2",
-    "i3",
-    "i4",
-    "j2",
-    "order_parameter_rhs",
-    "simulate",
-    "test_error",
-    "theory",
+    "SPEC", "NAME", "PARAMETERS", "GRID_PARAMETERS", "FIELDS", "TIME_AXIS",
+    "RESULT_FIELDS", "STATUS_NAMES", "CommitteeSimulation", "CommitteeTheory", "default_initial_conditions", "i2",
+    "i3", "i4", "j2", "order_parameter_rhs", "simulate", "test_error", "theory",
 ]

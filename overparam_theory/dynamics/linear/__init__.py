@@ -11,9 +11,18 @@
 The data model is the ridge model's; the command line shares its ``--spectrum`` / ``--teacher``
 options (:mod:`overparam_theory.numerics.spectra_cli`).  Import as
 ``from overparam_theory.dynamics import linear``.
+
+References:
+    - Ali, Kolter & Tibshirani, AISTATS 2019 (arXiv:1810.10082), Lemma 1 (GF path), Lemma 3 (GD),
+      Marchenko-Pastur risk of gradient flow and its comparison with ridge
+    - Advani & Saxe 2017 (arXiv:1710.03667), section 3
+    - Bodin & Macris, NeurIPS 2021 (arXiv:2110.11805): resolvent / contour route
+    - Bach, SIAM J. Math. Data Sci. 2024 (arXiv:2303.01372): two-resolvent deterministic equivalent
+    - Pezeshki, Mitra, Bengio & Lajoie, ICML 2022 (arXiv:2112.03215): epoch-wise double descent with two
+      feature scales
 """
 
-from ..._spec import ModelSpec
+from ..._spec import ModelSpec, references_in
 from ...numerics.spectra_cli import SPECTRUM_OPTION, TEACHER_OPTION, build_spectrum_teacher
 from ._params import DIM as _DIM
 from ._params import FIELDS as _FIELDS
@@ -28,46 +37,16 @@ from ._theory import early_stopping as early_stopping
 from ._theory import theory as theory
 
 SPEC = ModelSpec(
-    name="linear_dynamics",
-    summary="gradient flow / descent on least squares from zero, x ~ N(0, Sigma): risk curves in time, early stopping",
-    params=_PARAMS,
-    fields=_FIELDS,
-    theory=theory,
-    simulate=simulate,
-    references=(
-        "Ali, Kolter & Tibshirani, AISTATS 2019 (arXiv:1810.10082), Lemma 1 (GF path), Lemma 3 (GD), "
-        "Marchenko-Pastur risk of gradient flow and its comparison with ridge",
-        "Advani & Saxe 2017 (arXiv:1710.03667), section 3",
-        "Bodin & Macris, NeurIPS 2021 (arXiv:2110.11805): resolvent / contour route",
-        "Bach, SIAM J. Math. Data Sci. 2024 (arXiv:2303.01372): two-resolvent deterministic equivalent",
-        "Pezeshki, Mitra, Bengio & Lajoie, ICML 2022 (arXiv:2112.03215): epoch-wise double descent with two feature scales",
-    ),
-    dim=_DIM,
-    time_axis="time",
-    cli_options=(SPECTRUM_OPTION, TEACHER_OPTION),
-    cli_build=build_spectrum_teacher,
-    smoke=dict(time=[0.0, 1.0, 10.0], alpha=0.5, noise=[0.1, 0.5]),  # one sample size: one simulation program
-    smoke_dim=60,
+    "linear_dynamics", "gradient flow / descent on least squares from zero, x ~ N(0, Sigma): risk curves in time, early stopping",
+    _PARAMS, _FIELDS, theory, simulate, references_in(__doc__),
+    dim=_DIM, time_axis="time", cli_options=(SPECTRUM_OPTION, TEACHER_OPTION), cli_build=build_spectrum_teacher,
+    smoke=dict(time=[0.0, 1.0, 10.0], alpha=0.5, noise=[0.1, 0.5]), smoke_dim=60,
 )
 
-NAME = SPEC.name
-PARAMETERS = SPEC.PARAMETERS
-GRID_PARAMETERS = SPEC.grid_params  # one value per grid point (broadcast); time is trailing
-FIELDS = SPEC.compared_fields
-TIME_AXIS = True  # fields carry a trailing time axis (overparam_theory.compare, the CLI); SPEC.time_axis names it
+NAME, PARAMETERS, GRID_PARAMETERS, FIELDS, TIME_AXIS = SPEC.module_constants()
 
 __all__ = [
-    "NAME",
-    "PARAMETERS",
-    "GRID_PARAMETERS",
-    "FIELDS",
-    "SPEC",
-    "TIME_AXIS",
-    "theory",
-    "simulate",
-    "early_stopping",
-    "fit_gd",
-    "LinearDynamicsTheory",
-    "LinearDynamicsSimulation",
+    "SPEC", "NAME", "PARAMETERS", "GRID_PARAMETERS", "FIELDS", "TIME_AXIS",
+    "theory", "simulate", "early_stopping", "fit_gd", "LinearDynamicsTheory", "LinearDynamicsSimulation",
     "EarlyStopping",
 ]

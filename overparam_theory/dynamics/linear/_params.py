@@ -7,45 +7,27 @@ not a grid axis) and ``learning_rate`` (gradient descent; ``None``: gradient flo
 
 from __future__ import annotations
 
-from ..._spec import SIGNAL, SPECTRUM, TEACHER_POWER, Boolean, Field, Integer, Interval, Param, Vector, simulate_options, theory_options
+from ..._spec import SIGNAL, SPECTRUM, TEACHER_POWER, Field, Integer, Interval, Param, Vector, simulate_options, theory_options
+from ...ridge import _params as _ridge
 
 DIM = 200
 """Default input dimension of the simulation (the command line uses it too)."""
 
 TIME = Param(
-    "time",
-    Vector(Interval(0.0, allow_inf=True), ndim=None),
+    "time", Vector(Interval(0.0, allow_inf=True), ndim=None), cli=True, cli_default="0:20:41",
     help="times t >= 0 (inf: the least-squares limit), any shape: its axes trail every field; "
     "gradient descent: t = steps * learning_rate",
     symbol="t (gradient-flow time of L(w) = ||y - X w||^2/(2n))",
-    cli=True,
-    cli_default="0:20:41",
 )
-ALPHA = Param(
-    "alpha",
-    Interval(0.0, low_open=True),
-    grid=True,
+ALPHA = _ridge.ALPHA.replace(
     help="samples per input dimension n/d; the least-squares interpolation peak is at alpha = 1",
     symbol="alpha = n/d (gamma = 1/alpha)",
-    cli_default="0.2:3:15",
-    differentiable=True,
 )
-NOISE = Param(
-    "noise",
-    Interval(0.0),
-    0.0,
-    grid=True,
-    help="label-noise variance (a variance); the risks are excess risks except risk = excess_risk + noise",
-    symbol="sigma^2",
-    cli_default="0.25",
-    differentiable=True,
+NOISE = _ridge.NOISE.replace(
+    help="label-noise variance (a variance); the risks are excess risks except risk = excess_risk + noise"
 )
 LEARNING_RATE = Param(
-    "learning_rate",
-    Interval(0.0, low_open=True),
-    None,
-    nullable=True,
-    cli=True,
+    "learning_rate", Interval(0.0, low_open=True), None, nullable=True, cli=True,
     help="gradient-descent step on L(w) = ||y - X w||^2/(2n) (a single number); None: gradient flow",
     symbol="eta (time t = k eta after k steps)",
     convention="loss (1/(2n))||y - X w||^2: half the ridge model's averaged loss",
@@ -54,31 +36,11 @@ LEARNING_RATE = Param(
 MODEL_PARAMS = (TIME, ALPHA, NOISE, SIGNAL, SPECTRUM, TEACHER_POWER, LEARNING_RATE)
 
 N_NODES = Param(
-    "n_nodes",
-    Integer(16),
-    None,
-    nullable=True,
-    role="theory",
+    "n_nodes", Integer(16), None, nullable=True, role="theory",
     help="quadrature nodes, a power of two (default 1024 isotropic, 256 with a spectrum)",
 )
 
-PARAMS = (
-    MODEL_PARAMS
-    + theory_options(N_NODES)
-    + simulate_options(
-        DIM,
-        16,
-        Param(
-            "conditional",
-            Boolean(),
-            False,
-            role="simulate",
-            cli=False,
-            help="per seed, the exact expectation over label noise and teacher given the design "
-            "(same mean, much smaller seed spread)",
-        ),
-    )
-)
+PARAMS = MODEL_PARAMS + theory_options(N_NODES) + simulate_options(DIM, 16, _ridge.CONDITIONAL.replace(cli=False))
 
 EARLY_STOPPING_PARAMS = (ALPHA, NOISE, SIGNAL, SPECTRUM, TEACHER_POWER) + theory_options(
     Param("t_min", Interval(0.0, low_open=True), 1e-3, role="theory", help="smallest time of the log-spaced search grid"),
