@@ -65,7 +65,11 @@ def plot_theory(spec, grid, multi, result, path, *, time=None):
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    fields = spec.field_names
+    # One value per grid point (and time): matrix-valued fields (the committee's overlaps) are
+    # left to the table and the Python API.
+    n_points = np.broadcast(*[np.asarray(v) for v in grid.values()]).size if grid else 1
+    per_point = n_points * (np.size(time) if time is not None else 1)
+    fields = [f for f in spec.field_names if np.size(getattr(result, f)) == per_point]
     fig, axes = plt.subplots(1, len(fields), figsize=(4.2 * len(fields), 3.6), squeeze=False)
     if time is not None:
         time = np.asarray(time, float)
@@ -98,7 +102,7 @@ def plot_theory(spec, grid, multi, result, path, *, time=None):
         ax.set_xlabel(x_name)
         ax.set_title(f)
         ax.grid(alpha=0.3)
-    if multi:
+    if axes[0][0].get_legend_handles_labels()[1]:  # more than one curve
         axes[0][0].legend(fontsize=7)
     fig.suptitle(f"{spec.name}: theory")
     fig.tight_layout()

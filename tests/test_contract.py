@@ -208,7 +208,8 @@ def _cli_args(spec):
 
 
 def test_cli_round_trip(spec, tmp_path):
-    assert main(["theory", spec.name, *_cli_args(spec), "--out", str(tmp_path), "--format", "json"]) == 0
+    assert main(["theory", spec.name, *_cli_args(spec), "--out", str(tmp_path), "--format", "json", "--plot"]) == 0
+    assert (tmp_path / f"{spec.name}_theory.png").stat().st_size > 0
     rows = json.loads((tmp_path / f"{spec.name}_theory.json").read_text())["rows"]
     th = spec.theory(**spec.smoke)
     scalar = [f for f in spec.field_names if np.ndim(getattr(th, f)) <= np.ndim(getattr(th, spec.field_names[0]))]
