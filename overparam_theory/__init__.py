@@ -4,10 +4,22 @@ Every model family is a module with ``theory(...)`` (the proportional-limit pred
 ``simulate(...)`` (a finite-size Monte Carlo simulation with the same parameters and field
 names); :func:`compare` runs both and reports z-scores.  Conventions follow
 ``docs/conventions.md``: ``alpha = n/d``, ``noise`` a variance, ``signal`` a squared norm.
+
+Importing the package turns on JAX's persistent compilation cache in a per-user directory, so
+that programs compile once per machine (:mod:`overparam_theory._cache`; opt out with the
+environment variable ``OVERPARAM_THEORY_CACHE=0`` or :func:`disable_compilation_cache`).
 """
 
 from importlib.metadata import PackageNotFoundError, version
 
+from . import _cache
+
+_cache.enable_by_default()  # before the first compile (noqa: E402 below)
+
+from ._cache import compilation_cache_dir as compilation_cache_dir  # noqa: E402
+from ._cache import default_cache_dir as default_cache_dir  # noqa: E402
+from ._cache import disable_compilation_cache as disable_compilation_cache  # noqa: E402
+from ._cache import enable_compilation_cache as enable_compilation_cache  # noqa: E402
 from . import ridge as ridge  # noqa: I001  (import order = registration order = CLI order)
 from . import kernel as kernel
 from . import random_features as random_features

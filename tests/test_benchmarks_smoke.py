@@ -61,3 +61,13 @@ def test_case_numbers_select_cases(capsys):
     assert [c.number for c in bench.build_cases(False)] == list(range(1, 15))
     rows, _ = bench.main(["--quick", "--cases", "11", "--repeats", "1", "--loop-repeats", "1"])
     assert [r["case"] for r in rows] == ["11. lasso curve"] and rows[0]["max_rel_diff"] < 1e-8
+
+
+def test_latency_benchmark_measures_cold_and_warm_processes(tmp_path):
+    spec = importlib.util.spec_from_file_location("benchmarks_latency", RUN.with_name("latency.py"))
+    latency = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(latency)
+    rows, text = latency.main(["--models", "ridge", "--markdown", str(tmp_path / "latency.md")])
+    assert [r["what"] for r in rows] == ["theory()", "simulate()", "CLI theory (process)"]
+    assert all(r["cold"] > 0 and r["warm"] > 0 for r in rows)
+    assert (tmp_path / "latency.md").read_text().strip() == text
