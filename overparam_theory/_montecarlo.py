@@ -76,16 +76,22 @@ def seed_batched(one, keys, params, devices=None):
 
 
 class Progress:
-    """Minimal progress report on stderr (enabled by ``progress=True`` in simulators)."""
+    """Progress bar with rate and ETA on stderr (``tqdm``; enabled by ``progress=True`` in the
+    simulators, and then drawn only when stderr is a terminal)."""
 
     def __init__(self, total: int, label: str, enabled: bool):
-        self.total, self.label, self.enabled, self.done = total, label, enabled, 0
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=total, desc=label, unit="group", file=sys.stderr, disable=None if enabled else True,
+                        leave=True, dynamic_ncols=True)
 
     def step(self, info: str = ""):
-        self.done += 1
-        if self.enabled:
-            end = "\n" if self.done == self.total else "\r"
-            print(f"[{self.label}] {self.done}/{self.total} {info}", end=end, file=sys.stderr, flush=True)
+        if info:
+            self.bar.set_postfix_str(info, refresh=False)
+        self.bar.update(1)
+
+    def close(self):
+        self.bar.close()
 
 
 def seed_keys(seed, n_seeds):
@@ -115,13 +121,17 @@ def run_grid(run_group, sizes, point_params, *, seed, n_seeds, label, progress, 
     out = {}
     groups = np.unique(sizes)
     bar = Progress(len(groups), label, progress)
-    for size in groups:
-        idx = np.flatnonzero(sizes == size)
-        res = run_group(point_keys(keys, idx), *(jnp.asarray(p[idx]) for p in point_params), size=int(size), **(static or {}))
-        for field, values in res.items():
-            values = np.asarray(values)  # (points, n_seeds) + per-seed shape (e.g. a trajectory)
-            out.setdefault(field, np.empty((sizes.size,) + values.shape[1:]))[idx] = values
-        bar.step(f"size {size}")
+    try:
+        for size in groups:
+            idx = np.flatnonzero(sizes == size)
+            res = run_group(point_keys(keys, idx), *(jnp.asarray(p[idx]) for p in point_params), size=int(size),
+                            **(static or {}))
+            for field, values in res.items():
+                values = np.asarray(values)  # (points, n_seeds) + per-seed shape (e.g. a trajectory)
+                out.setdefault(field, np.empty((sizes.size,) + values.shape[1:]))[idx] = values
+            bar.step(f"size {size}")
+    finally:
+        bar.close()
     return out
 
 

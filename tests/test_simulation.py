@@ -8,6 +8,7 @@ for by choosing ``d`` so that it is at most ~2 standard errors at the stated num
 never tuned: a different fixed seed passes as well.
 """
 
+import io
 import os
 import subprocess
 import sys
@@ -239,3 +240,21 @@ def test_kernel_spec_power_law_large():
     k = np.arange(1, 4001.0)
     rep = compare(kernel, n_samples=np.array([100, 400, 1000]), ridge=[[0.0], [1e-3]], noise=0.01, eigenvalues=k**-1.5, target=1 / k, n_seeds=8, seed=7, dense=0)
     assert_z_below(rep)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_bar_with_eta_on_a_terminal_only(monkeypatch):
+    kw = dict(alpha=[0.5, 1.5], ridge=0.1, noise=0.25, dim=20, n_seeds=2, progress=True)
+    quiet = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", quiet)
+    ridge.simulate(**kw)
+    assert quiet.getvalue() == ""  # not a terminal: no bar
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    ridge.simulate(**kw)
+    text = terminal.getvalue()
+    assert "2/2" in text and "ridge" in text and "<" in text  # count, label, elapsed<remaining
