@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 RUN = Path(__file__).resolve().parents[1] / "benchmarks" / "run.py"
 
@@ -63,6 +64,7 @@ def test_case_numbers_select_cases(capsys):
     assert [r["case"] for r in rows] == ["11. lasso curve"] and rows[0]["max_rel_diff"] < 1e-8
 
 
+@pytest.mark.slow  # six fresh processes, each compiling from an empty cache
 def test_latency_benchmark_measures_cold_and_warm_processes(tmp_path):
     spec = importlib.util.spec_from_file_location("benchmarks_latency", RUN.with_name("latency.py"))
     latency = importlib.util.module_from_spec(spec)

@@ -42,7 +42,6 @@ def test_a_second_process_loads_the_compiled_programs(tmp_path):
 
 
 def test_opt_out_and_the_users_own_jax_cache_are_respected(tmp_path):
-    assert _probe(OVERPARAM_THEORY_CACHE="0")[0]["dir"] == "None"
     assert _probe(OVERPARAM_THEORY_CACHE="off")[0]["dir"] == "None"
     own = tmp_path / "own"
     assert _probe(JAX_COMPILATION_CACHE_DIR=str(own))[0]["dir"] == str(own)
