@@ -19,6 +19,7 @@ its command-line text and generates values it must refuse (used by the contract 
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 import functools
 import inspect
@@ -131,14 +132,16 @@ def parse_kind(text: str, name: str, forms: dict) -> tuple:
 # Constraints.
 
 
-class Constraint:
+class Constraint(abc.ABC):
     """Base class: ``check(name, value)`` returns the validated value or raises ``ValueError``."""
 
-    def check(self, name: str, value):  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def check(self, name: str, value):
+        """The validated value of argument ``name``, or ``ValueError`` naming it."""
 
-    def describe(self) -> str:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def describe(self) -> str:
+        """The valid values in words (error messages, CLI help, docs tables)."""
 
     def invalid_examples(self) -> tuple:
         """Values :meth:`check` must refuse (the contract test feeds them to every function)."""
