@@ -123,20 +123,20 @@ def report(diag: Diagnostics, on_failure: str, what: str) -> None:
         f"{what}: {n_bad} of {status.size} point(s) failed ({counts}{worst}); first at index {tuple(map(int, first))}; "
         "those points are NaN"
     )
-    if on_failure == "raise":
-        raise ConvergenceError(msg)
-    warnings.warn(msg, ConvergenceWarning, stacklevel=3)
+    raise_or_warn(msg, on_failure, error=ConvergenceError, warning=ConvergenceWarning, stacklevel=4)
 
 
-def raise_or_warn(msg: str, on_failure: str, *, error: type[Exception], warning: type[Warning]) -> None:
+def raise_or_warn(
+    msg: str, on_failure: str, *, error: type[Exception], warning: type[Warning], stacklevel: int = 3
+) -> None:
     """Act on a failure by the caller's ``on_failure``: raise ``error(msg)`` (``"raise"``), warn
-    ``msg`` as ``warning`` attributed to the caller's caller (``"warn"``) or do nothing
-    (``"ignore"``)."""
+    ``msg`` as ``warning`` (``"warn"``; the default ``stacklevel`` names the caller's caller) or do
+    nothing (``"ignore"``)."""
     if on_failure == "ignore":
         return
     if on_failure == "raise":
         raise error(msg)
-    warnings.warn(msg, warning, stacklevel=3)
+    warnings.warn(msg, warning, stacklevel=stacklevel)
 
 
 def with_diagnostics(cls):
