@@ -35,6 +35,7 @@ from ._spec import ModelSpec as ModelSpec
 from .compare import Comparison as Comparison
 from .compare import compare as compare
 from .numerics import spectra as spectra
+from .plotting import plot_theory as plot_theory
 
 try:
     __version__ = version("overparam_theory")

@@ -77,7 +77,14 @@ def _fmt(v) -> str:
 
 
 def parse_grid(text: str) -> np.ndarray:
-    """Parse ``start:stop:num`` (linspace), ``a,b,c`` (list) or a scalar into a 1-D float array.
+    """Parse a command-line grid into a 1-D float array.
+
+    Forms: a number (``0.5``); a comma list (``0.1,0.5,1``); ``start:stop:num`` -- ``num``
+    evenly spaced points from ``start`` to ``stop``, both included (``numpy.linspace``; ``num``
+    is a count, not a step); ``start:stop:num:log`` -- ``num`` log-spaced points
+    (``numpy.geomspace``, ``start`` and ``stop`` of the same sign and non-zero); ``:lin`` may be
+    written out.  A ``num`` that is not a whole number (``0:1:0.1``, read as a step) is refused
+    with the count that was probably meant.
 
     Raises ``argparse.ArgumentTypeError`` (so argparse names the option) on bad syntax; range
     checks are left to the parameter's constraint.
@@ -85,15 +92,31 @@ def parse_grid(text: str) -> np.ndarray:
     import argparse
 
     s = str(text).strip()
+    forms = "expected a number, a comma list 'a,b,c', 'start:stop:num' or 'start:stop:num:log'"
     try:
         if ":" in s:
-            parts = s.split(":")
-            if len(parts) != 3:
+            parts = [p.strip() for p in s.split(":")]
+            spacing = parts.pop().lower() if len(parts) == 4 else "lin"
+            if len(parts) != 3 or spacing not in ("lin", "log"):
                 raise ValueError
-            start, stop, num = float(parts[0]), float(parts[1]), int(parts[2])
+            start, stop, count = float(parts[0]), float(parts[1]), float(parts[2])
+            if not count.is_integer():
+                guess = (stop - start) / count + 1 if count > 0 else float("nan")
+                hint = (f" (for a step of {count:g} from {start:g} to {stop:g}: {start:g}:{stop:g}:{round(guess)})"
+                        if math.isfinite(guess) and guess >= 1 and abs(guess - round(guess)) < 1e-9 else "")
+                raise argparse.ArgumentTypeError(
+                    f"invalid grid {text!r}: the third entry of start:stop:num is the number of points "
+                    f"(a whole number), not a step{hint}")
+            num = int(count)
             if num < 1:
-                raise argparse.ArgumentTypeError(f"{text!r}: the number of points in start:stop:num must be >= 1")
-            values = np.linspace(start, stop, num)
+                raise argparse.ArgumentTypeError(f"invalid grid {text!r}: the number of points in start:stop:num must be >= 1")
+            if spacing == "log":
+                if start == 0 or stop == 0 or (start < 0) != (stop < 0):
+                    raise argparse.ArgumentTypeError(
+                        f"invalid grid {text!r}: a log grid needs start and stop non-zero and of the same sign")
+                values = np.geomspace(start, stop, num)
+            else:
+                values = np.linspace(start, stop, num)
         elif "," in s:
             values = np.array([float(p) for p in s.split(",") if p.strip() != ""])
             if values.size == 0:
@@ -101,9 +124,7 @@ def parse_grid(text: str) -> np.ndarray:
         else:
             values = np.array([float(s)])
     except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"invalid value {text!r}: expected a number, a comma list 'a,b,c' or a grid 'start:stop:num'"
-        ) from None
+        raise argparse.ArgumentTypeError(f"invalid value {text!r}: {forms}") from None
     if not np.all(np.isfinite(values)):
         raise argparse.ArgumentTypeError(f"invalid value {text!r}: values must be finite numbers")
     return values
@@ -357,6 +378,16 @@ class Param:
     cli_default: str | None = None
     differentiable: bool = False
 
+    @property
+    def axis_label(self) -> str:
+        """The name in words with the paper's symbol, for figure axes (``"alpha = n/d"``,
+        ``"width (psi_1 = N/d)"``)."""
+        words = self.name.replace("_", " ")
+        symbol = self.symbol.split(" (")[0].split(";")[0].strip()
+        if not symbol or symbol == self.name:
+            return words
+        return symbol if symbol.startswith(self.name + " ") else f"{words} ({symbol})"
+
     def __post_init__(self):
         if self.role not in ("model", "theory", "simulate"):
             raise SpecError(f"Param {self.name}: role must be 'model', 'theory' or 'simulate'")
@@ -391,11 +422,17 @@ class Param:
 
 @dataclass(frozen=True)
 class Field:
-    """A result field: name, one-line meaning, and whether :func:`compare` uses it by default."""
+    """A result field: name, one-line meaning, whether :func:`compare` uses it by default, and
+    an optional short axis label for figures (default: the name in words)."""
 
     name: str
     meaning: str
     compare: bool = True
+    label: str = ""
+
+    @property
+    def axis_label(self) -> str:
+        return self.label or self.name.replace("_", " ")
 
 
 @dataclass(frozen=True)
@@ -730,7 +767,7 @@ ALPHA = Param(
     help="samples per input dimension n/d", symbol="alpha = n/d",
 )
 LABEL_NOISE = Param(
-    "noise", Interval(0.0), 0.0, grid=True, differentiable=True, cli_default="0.25", symbol="sigma^2",
+    "noise", Interval(0.0), 0.0, grid=True, differentiable=True, symbol="sigma^2",
     help="label-noise variance (a variance)",
 )
 FLIP = Param(

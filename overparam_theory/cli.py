@@ -20,15 +20,17 @@ import sys
 import numpy as np
 
 from ._results import json_safe
-from ._spec import REGISTRY, Boolean, Choice, Integer, Interval, Vector, parse_grid
+from ._spec import REGISTRY, REQUIRED, Boolean, Choice, Integer, Interval, Vector, parse_grid
 
 __all__ = ["main", "parse_grid", "build_parser"]
 
 PROG = "overparam-theory"
 _SIMULATION_OPTIONS = ("dim", "n_seeds", "seed", "devices", "progress")
-_EPILOG = ("GRID values: a number (0.5), a comma list (0.1,0.5,1) or start:stop:num (linspace, both ends "
-           "included); several multi-valued parameters form a Cartesian product, one row per combination. A grid "
-           "starting with '-' is written with '=': --alpha=-1:2:3. Conventions: docs/conventions.md.")
+_EPILOG = ("GRID values: a number (0.5), a comma list (0.1,0.5,1), start:stop:num (num evenly spaced points, "
+           "both ends included: 0:1:11 is 0, 0.1, ..., 1) or start:stop:num:log (num log-spaced points: "
+           "1e-3:10:9:log). Several multi-valued parameters form a Cartesian product, one row per combination. "
+           "A grid starting with '-' is written with '=': --alpha=-1:2:3. Defaults are the Python defaults; a "
+           "parameter Python requires has a demonstration grid. Conventions: docs/conventions.md.")
 _COMMANDS = {
     "theory": "Evaluate MODEL's asymptotic theory on a grid and write MODEL_theory.csv (or .json): one row per "
     "grid point with the parameters, every result field and the solver diagnostics.",
@@ -56,9 +58,9 @@ def _add_model_options(parser, spec, command):
             continue
         c, kw = p.constraint, dict(dest=p.name, help=_param_help(p))
         if p.grid or isinstance(c, Vector):
-            text = p.cli_default if p.cli_default is not None else f"{p.default:g}"
+            text = cli_default_text(p)
             kw.update(type=c.parse, default=c.parse(text), metavar="GRID")
-            kw["help"] += f" (default: {text})"
+            kw["help"] += f" (default: {text}" + ("; required in Python" if p.default is REQUIRED else "") + ")"
         elif isinstance(c, Choice):
             kw.update(choices=c.options, default=p.default)
             kw["help"] += f" (default: {p.default})"
@@ -74,13 +76,34 @@ def _add_model_options(parser, spec, command):
                            help=f"{opt.help} (default: {opt.default})")
 
 
+def cli_default_text(p) -> str:
+    """The command-line default of a grid parameter: the Python default, so that both interfaces
+    compute the same thing; a parameter Python requires (or leaves to ``None``: "not given")
+    takes the spec's ``cli_default``, a demonstration grid."""
+    if p.default is REQUIRED or p.default is None:
+        return p.cli_default
+    if p.cli_default is not None and not np.array_equal(parse_grid(p.cli_default), np.atleast_1d(p.default)):
+        raise ValueError(f"{p.name}: cli_default {p.cli_default!r} differs from the Python default {p.default!r}")
+    return f"{p.default:g}"
+
+
 def _add_common(parser, spec, command):
     out = parser.add_argument_group("output")
-    out.add_argument("--out", metavar="DIR", default="results", help="directory for the files written (default: results)")
+    out.add_argument("--out", metavar="DIR", default="results",
+                     help="directory for the files written (default: results); '-' writes the table to stdout "
+                     "(CSV, or JSON with --format json) and nothing else there (messages go to stderr)")
+    out.add_argument("--name", metavar="STEM", default=None,
+                     help="file name stem (default: MODEL_COMMAND followed by every setting that differs from its "
+                     "default, e.g. ridge_theory_noise=0.25_ridge=1e-3, so runs with other settings do not "
+                     "overwrite each other)")
     if command != "compare":
         out.add_argument("--format", choices=("csv", "json"), default="csv", help="table format (default: csv)")
     if command == "theory":
-        out.add_argument("--plot", action="store_true", help="also write MODEL_theory.png (fields against the first swept parameter)")
+        out.add_argument("--plot", action="store_true", help="also write STEM.png: every field against the first "
+                         "swept parameter, one curve per value of a second")
+        out.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                         help="progress bar with ETA on stderr for grids of more than 8 points (default: on when "
+                         "stderr is a terminal)")
         return
     sim = parser.add_argument_group("simulation")
     if spec.dim is not None:
@@ -240,23 +263,128 @@ def _cmd_list(args):
     return 0
 
 
-def _cmd_theory(args):
-    from .plotting import plot_theory
+def _token(value) -> str:
+    """A short, file-name-safe spelling of an option's value (grids by their form)."""
+    if isinstance(value, tuple):  # a CliOption: (text, parsed)
+        return str(value[0])
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    if isinstance(value, str):
+        return value
+    v = np.atleast_1d(np.asarray(value, float)).ravel()
+    if v.size == 1:
+        return f"{v[0]:g}"
+    if v.size > 2 and np.allclose(v, np.linspace(v[0], v[-1], v.size), rtol=1e-9, atol=0):
+        return f"{v[0]:g}-{v[-1]:g}x{v.size}"
+    if v.size > 2 and np.all(v > 0) and np.allclose(v, np.geomspace(v[0], v[-1], v.size), rtol=1e-9, atol=0):
+        return f"{v[0]:g}-{v[-1]:g}x{v.size}log"
+    return "+".join(f"{x:g}" for x in v)
 
+
+def _stem(args, command: str) -> str:
+    """``MODEL_COMMAND`` followed by ``name=value`` for every option that differs from its
+    default (model parameters first, then the simulation options), or ``--name``.  Names longer
+    than 120 characters end in a hash of the full settings instead."""
+    if args.name:
+        if os.sep in args.name or (os.altsep and os.altsep in args.name) or args.name in (".", ".."):
+            raise ValueError(f"--name must be a file name stem without a directory, got {args.name!r}")
+        return args.name
+    parser = args._parser
+    parts = []
+    for action in parser._actions:
+        dest = action.dest
+        if dest in ("help", "out", "name", "format", "plot", "progress", "fail_above") or not action.option_strings:
+            continue
+        value, default = getattr(args, dest, None), action.default
+        same = (value == default) if not isinstance(value, np.ndarray) else np.array_equal(value, default)
+        if isinstance(value, tuple) and isinstance(default, tuple):
+            same = value[0] == default[0]
+        if not same:
+            parts.append(f"{dest}={_token(value)}")
+    stem = "_".join([f"{args._spec.name}_{command}", *parts])
+    stem = "".join(c if c.isalnum() or c in "._=+-" else "-" for c in stem)
+    if len(stem) > 120:
+        import hashlib
+
+        stem = stem[:100] + "_" + hashlib.sha1(stem.encode()).hexdigest()[:10]
+    return stem
+
+
+def _outputs(args, command: str):
+    """``(directory or None for stdout, stem)``; progress and messages go to stderr when the
+    table goes to stdout."""
+    to_stdout = args.out == "-"
+    if to_stdout and getattr(args, "plot", False):
+        raise ValueError("--plot needs a directory: --out - writes only the table to stdout")
+    return (None if to_stdout else args.out), _stem(args, command)
+
+
+def _info(args, text: str) -> None:
+    print(text, file=sys.stderr if args.out == "-" else sys.stdout, flush=True)
+
+
+def _format_cell(value) -> str:
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):.6g}"
+    return str(value)
+
+
+def format_table(rows: list[dict], *, max_rows: int = 60) -> str:
+    """Rows as an aligned plain-text table (the first and last rows when there are more than
+    ``max_rows``)."""
+    if not rows:
+        return "(no rows)"
+    names = list(rows[0])
+    shown = rows if len(rows) <= max_rows else rows[: max_rows - 10] + [None] + rows[-10:]
+    cells = [[_format_cell(r[n]) for n in names] if r is not None else None for r in shown]
+    widths = [max(len(n), *(len(c[k]) for c in cells if c is not None)) for k, n in enumerate(names)]
+    lines = ["  ".join(n.rjust(w) for n, w in zip(names, widths))]
+    for c in cells:
+        lines.append(f"... ({len(rows) - max_rows + 1} more rows) ..." if c is None else "  ".join(x.rjust(w) for x, w in zip(c, widths)))
+    return "\n".join(lines)
+
+
+def _emit(rows: list[dict], directory, stem: str, fmt: str, meta: dict):
+    """Write the rows to ``directory/stem.fmt`` (atomically) or to stdout; returns the path."""
+    if directory is None:
+        if fmt == "json":
+            json.dump(json_safe({"summary": meta, "rows": rows}), sys.stdout, indent=1, allow_nan=False)
+            sys.stdout.write("\n")
+        else:
+            writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]), lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+        sys.stdout.flush()
+        return None
+    return _write_rows(rows, os.path.join(directory, f"{stem}.{fmt}"), fmt, meta)
+
+
+def _cmd_theory(args):
+    from .numerics.grid import progress as theory_progress
+    from .plotting import plot_theory_result
+
+    directory, stem = _outputs(args, "theory")
     spec, grid, multi, fixed, described = _model_args(args, "theory")
-    result = spec.theory(**grid, **fixed)
+    with theory_progress(bool(args.progress), f"{spec.name} theory"):
+        result = spec.theory(**grid, **fixed)
     shape = np.shape(getattr(result, spec.field_names[0]))
     rows = _rows(_row_params(spec, grid, fixed), _theory_columns(result, shape, spec.time_axis), shape)
     meta = {"model": spec.name, "command": "theory", **described}
-    written = [_write_rows(rows, os.path.join(args.out, f"{spec.name}_theory.{args.format}"), args.format, meta)]
+    written = [_emit(rows, directory, stem, args.format, meta)]
     if args.plot:
-        png = os.path.join(args.out, f"{spec.name}_theory.png")
+        png = os.path.join(directory, f"{stem}.png")
         with _atomic(png) as tmp:
-            plot_theory(spec, grid, multi, result, tmp, time=fixed.get(spec.time_axis) if spec.time_axis else None)
+            plot_theory_result(spec, result, {**grid, **fixed}, tmp)
         written.append(png)
     n_bad = int(np.sum(np.asarray(result.diagnostics.status) != 0))
-    print(f"{spec.name} theory: {len(rows)} row(s)" + (f", {n_bad} point(s) failed (NaN)" if n_bad else ""))
-    print("\n".join(f"wrote {p}" for p in written))
+    if directory is not None:
+        print(format_table(rows))
+    _info(args, f"{spec.name} theory: {len(rows)} row(s)" + (f", {n_bad} point(s) failed (NaN)" if n_bad else ""))
+    _info(args, "\n".join(f"wrote {p}" for p in written if p is not None))
     return 0
 
 
@@ -266,12 +394,13 @@ def _sim_kwargs(spec, grid, args):
     if spec.dim is not None:
         kw["dim"] = args.dim
     n_points = max([np.size(v) for v in grid.values()] or [1])
-    print(f"simulating {spec.name}: {n_points} point(s) x {args.n_seeds} seeds"
-          + (f" at d = {args.dim}" if spec.dim is not None else ""), flush=True)
+    _info(args, f"simulating {spec.name}: {n_points} point(s) x {args.n_seeds} seeds"
+          + (f" at d = {args.dim}" if spec.dim is not None else ""))
     return kw
 
 
 def _cmd_simulate(args):
+    directory, stem = _outputs(args, "simulate")
     spec, grid, multi, fixed, described = _model_args(args, "simulate")
     sim = spec.simulate(**grid, **fixed, **_sim_kwargs(spec, grid, args))
     shape = np.shape(getattr(sim, spec.field_names[0]).mean)
@@ -286,23 +415,30 @@ def _cmd_simulate(args):
         row["n_seeds"] = args.n_seeds
     meta = {"model": spec.name, "command": "simulate", "dim": getattr(sim, "dim", None), "n_seeds": args.n_seeds,
             "seed": args.seed, **described}
-    path = _write_rows(rows, os.path.join(args.out, f"{spec.name}_simulate.{args.format}"), args.format, meta)
-    print(f"wrote {path}")
+    path = _emit(rows, directory, stem, args.format, meta)
+    if directory is not None:
+        print(format_table(rows))
+        print(f"wrote {path}")
     return 0
 
 
 def _cmd_compare(args):
     from .compare import compare
 
+    directory, stem = _outputs(args, "compare")
     spec, grid, multi, fixed, described = _model_args(args, "compare")
     report = compare(spec, **grid, **fixed, **_sim_kwargs(spec, grid, args))
-    stem = os.path.join(args.out, f"{report.model}_compare")
-    for suffix, write in ((".csv", report.to_csv), (".json", report.to_json), (".png", report.plot)):
-        with _atomic(stem + suffix) as tmp:
-            write(tmp)
-    print(report.table())
-    for suffix in (".csv", ".json", ".png"):
-        print(f"wrote {stem + suffix}")
+    if directory is None:
+        _emit(report.rows(), None, stem, "csv", report.record())
+        print(report.table(), file=sys.stderr)
+    else:
+        stem = os.path.join(directory, stem)
+        for suffix, write in ((".csv", report.to_csv), (".json", report.to_json), (".png", report.plot)):
+            with _atomic(stem + suffix) as tmp:
+                write(tmp)
+        print(report.table())
+        for suffix in (".csv", ".json", ".png"):
+            print(f"wrote {stem + suffix}")
     if args.fail_above is not None and report.max_abs_z > args.fail_above:
         print(f"max |z| = {report.max_abs_z:.2f} exceeds --fail-above {args.fail_above:g}", file=sys.stderr)
         return 1

@@ -15,6 +15,13 @@ from overparam_theory.cli import main, parse_grid
 TINY = ["--alpha", "0.5,1.5,2.5", "--dim", "40", "--n-seeds", "4", "--seed", "1"]
 
 
+def _written(directory, prefix: str, ext: str):
+    """The one file ``prefix*.ext`` a command wrote (names carry the non-default settings)."""
+    found = sorted(directory.glob(f"{prefix}*.{ext}"))
+    assert len(found) == 1, found
+    return found[0]
+
+
 def _read_csv(path):
     with open(path, newline="") as fh:
         return list(csv.DictReader(fh))
@@ -83,7 +90,7 @@ def test_help_documents_options(command, capsys):
 
 def test_theory_ridge_csv(tmp_path, capsys):
     assert main(["theory", "ridge", "--alpha", "0.5:2:4", "--ridge", "0.01", "--out", str(tmp_path)]) == 0
-    path = tmp_path / "ridge_theory.csv"
+    path = _written(tmp_path, "ridge_theory", "csv")
     assert str(path) in capsys.readouterr().out
     rows = _read_csv(path)
     assert len(rows) == 4
@@ -111,18 +118,18 @@ def test_theory_ridge_csv(tmp_path, capsys):
 def test_theory_ridge_product_grid_json_and_plot(tmp_path):
     argv = ["theory", "ridge", "--alpha", "0.5,2", "--ridge", "0,0.1,1", "--format", "json", "--plot"]
     assert main(argv + ["--out", str(tmp_path)]) == 0
-    data = json.loads((tmp_path / "ridge_theory.json").read_text())
+    data = json.loads((_written(tmp_path, "ridge_theory", "json")).read_text())
     rows = data["rows"]
     assert len(rows) == 6  # Cartesian product, alpha varying fastest
     assert [(r["alpha"], r["ridge"]) for r in rows[:3]] == [(0.5, 0.0), (2.0, 0.0), (0.5, 0.1)]
     assert data["summary"]["spectrum"] == "identity"
-    assert (tmp_path / "ridge_theory.png").stat().st_size > 0
+    assert (_written(tmp_path, "ridge_theory", "png")).stat().st_size > 0
 
 
 def test_theory_ridge_anisotropic_teacher(tmp_path):
     argv = ["theory", "ridge", "--alpha", "0.5,2", "--spectrum", "two-level:0.25,4,0.5"]
     assert main(argv + ["--teacher", "power-law:1", "--signal", "2", "--out", str(tmp_path)]) == 0
-    rows = _read_csv(tmp_path / "ridge_theory.csv")
+    rows = _read_csv(_written(tmp_path, "ridge_theory", "csv"))
     assert "signal" not in rows[0]  # folded into teacher_power
     assert all(r["converged"] == "True" for r in rows)
 
@@ -130,7 +137,7 @@ def test_theory_ridge_anisotropic_teacher(tmp_path):
 def test_theory_kernel(tmp_path):
     argv = ["theory", "kernel", "--n-samples", "10:100:4", "--kernel-spectrum", "power-law:200,1.5"]
     assert main(argv + ["--out", str(tmp_path)]) == 0
-    rows = _read_csv(tmp_path / "kernel_theory.csv")
+    rows = _read_csv(_written(tmp_path, "kernel_theory", "csv"))
     assert [int(float(r["n_samples"])) for r in rows] == [10, 40, 70, 100]
     assert {"test_error", "excess_risk", "effective_ridge", "overfitting_coefficient", "residual"} <= set(rows[0])
     assert "learnability" not in rows[0]  # not a scalar per grid point
@@ -141,7 +148,7 @@ def test_theory_kernel(tmp_path):
 
 def test_simulate_ridge(tmp_path):
     assert main(["simulate", "ridge", *TINY, "--out", str(tmp_path)]) == 0
-    rows = _read_csv(tmp_path / "ridge_simulate.csv")
+    rows = _read_csv(_written(tmp_path, "ridge_simulate", "csv"))
     assert len(rows) == 3
     for f in ("excess_risk", "bias", "variance", "train_error"):
         assert f + "_mean" in rows[0] and f + "_stderr" in rows[0]
@@ -151,7 +158,7 @@ def test_simulate_ridge(tmp_path):
 def test_simulate_ridge_conditional(tmp_path):
     argv = ["simulate", "ridge", "--alpha", "1.5", "--dim", "40", "--n-seeds", "4", "--conditional"]
     assert main(argv + ["--format", "json", "--out", str(tmp_path)]) == 0
-    data = json.loads((tmp_path / "ridge_simulate.json").read_text())
+    data = json.loads((_written(tmp_path, "ridge_simulate", "json")).read_text())
     assert data["summary"]["dim"] == 40 and len(data["rows"]) == 1
     assert data["rows"][0]["excess_risk_stderr"] > 0
 
@@ -160,13 +167,13 @@ def test_compare_ridge_writes_three_files(tmp_path, capsys):
     assert main(["compare", "ridge", *TINY, "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     for ext in ("csv", "json", "png"):
-        path = tmp_path / f"ridge_compare.{ext}"
+        path = _written(tmp_path, "ridge_compare", ext)
         assert path.stat().st_size > 0
         assert f"wrote {path}" in out
     assert "max |z|" in out
-    rows = _read_csv(tmp_path / "ridge_compare.csv")
+    rows = _read_csv(_written(tmp_path, "ridge_compare", "csv"))
     assert len(rows) == 3 and "excess_risk_z" in rows[0]
-    summary = json.loads((tmp_path / "ridge_compare.json").read_text())["summary"]
+    summary = json.loads((_written(tmp_path, "ridge_compare", "json")).read_text())["summary"]
     assert summary["dim"] == 40 and summary["n_seeds"] == 4
 
     # --fail-above: exit status 1 when max |z| exceeds the threshold (same grid: no recompile)
@@ -211,15 +218,15 @@ def test_bad_input_exits_2_with_message(argv, needle, capsys, tmp_path):
 def test_theory_random_features(tmp_path):
     argv = ["theory", "random_features", "--width", "0.5:2:4", "--alpha", "1", "--ridge", "0,0.1", "--activation", "tanh"]
     assert main(argv + ["--out", str(tmp_path), "--plot"]) == 0
-    rows = _read_csv(tmp_path / "random_features_theory.csv")
+    rows = _read_csv(_written(tmp_path, "random_features_theory", "csv"))
     assert len(rows) == 8 and {"width", "alpha", "bias_factor", "variance_factor", "converged"} <= set(rows[0])
-    assert (tmp_path / "random_features_theory.png").exists()
+    assert (_written(tmp_path, "random_features_theory", "png")).exists()
 
 
 def test_glm_theory_and_bad_loss(tmp_path, capsys):
     assert main(["theory", "glm", "--alpha", "0.5,2", "--ridge", "0.1", "--loss", "hinge", "--flip", "0.1",
                  "--out", str(tmp_path)]) == 0
-    with open(tmp_path / "glm_theory.csv") as fh:
+    with open(_written(tmp_path, "glm_theory", "csv")) as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == 2 and float(rows[1]["test_error"]) < float(rows[0]["test_error"])
     with pytest.raises(SystemExit) as exc:
@@ -237,7 +244,7 @@ def test_amp_theory_and_bad_channel(tmp_path, capsys):
     exact (0) Bayes-optimal MMSE, written as numbers, not NaN."""
     assert main(["theory", "amp", "--channel", "linear", "--sparsity", "0.1", "--alpha", "0.05,0.15,0.3",
                  "--out", str(tmp_path)]) == 0
-    rows = _read_csv(tmp_path / "amp_theory.csv")
+    rows = _read_csv(_written(tmp_path, "amp_theory", "csv"))
     assert len(rows) == 3 and float(rows[1]["mmse"]) == 0 and float(rows[1]["mse"]) > 0
     assert float(rows[2]["mse"]) == 0 and float(rows[0]["mse"]) > 0
     with pytest.raises(SystemExit) as exc:
@@ -251,7 +258,7 @@ def test_amp_theory_and_bad_channel(tmp_path, capsys):
 
 def test_lasso_theory_and_bad_penalty(tmp_path, capsys):
     assert main(["theory", "lasso", "--alpha", "0.3,0.6", "--l1-penalty", "0.2", "--out", str(tmp_path)]) == 0
-    rows = _read_csv(tmp_path / "lasso_theory.csv")
+    rows = _read_csv(_written(tmp_path, "lasso_theory", "csv"))
     assert len(rows) == 2 and float(rows[1]["mse"]) < float(rows[0]["mse"])
     with pytest.raises(SystemExit) as exc:
         main(["theory", "lasso", "--l1-penalty", "-1"])
@@ -262,7 +269,7 @@ def test_lasso_theory_and_bad_penalty(tmp_path, capsys):
 def test_mixtures_theory_and_bad_imbalance(tmp_path, capsys):
     assert main(["theory", "mixtures", "--alpha", "0.5,2", "--loss", "hinge", "--intercept", "--imbalance", "0.3",
                  "--out", str(tmp_path)]) == 0
-    rows = _read_csv(tmp_path / "mixtures_theory.csv")
+    rows = _read_csv(_written(tmp_path, "mixtures_theory", "csv"))
     assert len(rows) == 2 and float(rows[1]["test_error"]) < float(rows[0]["test_error"])
     assert all(float(r["bias"]) != 0 for r in rows)  # an intercept is fitted under imbalance
     with pytest.raises(SystemExit) as exc:
@@ -275,20 +282,20 @@ def test_linear_dynamics_trajectory_rows_and_compare(tmp_path):
     """Trajectory models: one row per (grid point, time); per-point diagnostics repeated."""
     assert main(["theory", "linear_dynamics", "--alpha", "0.5,2", "--noise", "0.2", "--time", "0:10:6", "--plot",
                  "--out", str(tmp_path)]) == 0
-    rows = _read_csv(tmp_path / "linear_dynamics_theory.csv")
+    rows = _read_csv(_written(tmp_path, "linear_dynamics_theory", "csv"))
     assert len(rows) == 12 and [float(r["time"]) for r in rows[:6]] == [0, 2, 4, 6, 8, 10]
     assert float(rows[0]["excess_risk"]) == pytest.approx(1.0) and rows[0]["converged"] == "True"
     assert {float(r["alpha"]) for r in rows[6:]} == {2.0}
-    assert (tmp_path / "linear_dynamics_theory.png").stat().st_size > 0
+    assert (_written(tmp_path, "linear_dynamics_theory", "png")).stat().st_size > 0
     assert main(["compare", "linear_dynamics", "--alpha", "0.7", "--noise", "0.3", "--time", "0:8:3", "--dim", "60",
                  "--n-seeds", "4", "--out", str(tmp_path), "--fail-above", "6"]) == 0
-    rows = _read_csv(tmp_path / "linear_dynamics_compare.csv")
+    rows = _read_csv(_written(tmp_path, "linear_dynamics_compare", "csv"))
     assert len(rows) == 3 and "risk_z" in rows[0] and float(rows[2]["time"]) == 8.0
 
 
 def test_committee_theory_trajectory_and_bad_width(tmp_path, capsys):
     assert main(["theory", "committee", "--time", "0:200:5", "--learning-rate", "0.5,1", "--out", str(tmp_path)]) == 0
-    rows = _read_csv(tmp_path / "committee_theory.csv")
+    rows = _read_csv(_written(tmp_path, "committee_theory", "csv"))
     assert len(rows) == 10 and rows[0]["status"] == "0"
     curve = [float(r["test_error"]) for r in rows[:5]]
     assert curve[-1] < curve[1] < curve[0]  # plateau at t = 50, then the escape
@@ -296,3 +303,108 @@ def test_committee_theory_trajectory_and_bad_width(tmp_path, capsys):
         main(["theory", "committee", "--student-width", "0"])
     assert exc.value.code == 2
     assert "student_width" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------------- ergonomics
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("1e-3:1e1:5:log", [1e-3, 1e-2, 1e-1, 1.0, 10.0]),
+        ("0:1:3:lin", [0.0, 0.5, 1.0]),
+        ("-1:-100:3:log", [-1.0, -10.0, -100.0]),
+    ],
+)
+def test_parse_grid_log_and_explicit_linear(text, expected):
+    np.testing.assert_allclose(parse_grid(text), expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("0:1:0.1", "number of points .* not a step .* 0:1:11"),  # start:step:stop habit, with the count meant
+        ("0.2:3:2.5", "not a step"),
+        ("0:1:5:log", "non-zero and of the same sign"),
+        ("1:2:3:cubic", "start:stop:num:log"),
+        ("1:2", "start:stop:num"),
+    ],
+)
+def test_parse_grid_refuses_ambiguous_forms(text, message):
+    import argparse
+
+    with pytest.raises(argparse.ArgumentTypeError, match=message):
+        parse_grid(text)
+
+
+def test_theory_prints_the_numbers(tmp_path, capsys):
+    assert main(["theory", "ridge", "--alpha", "0.5,2", "--ridge", "0.1", "--noise", "0.25", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    header = out.splitlines()[0].split()
+    assert header[:4] == ["alpha", "ridge", "signal", "noise"] and "excess_risk" in header
+    from overparam_theory import ridge
+
+    expected = ridge.theory(alpha=np.array([0.5, 2.0]), ridge=0.1, noise=0.25).excess_risk
+    printed = [float(line.split()[header.index("excess_risk")]) for line in out.splitlines()[1:3]]
+    np.testing.assert_allclose(printed, expected, rtol=1e-5)  # 6 significant digits
+
+
+def test_out_dash_writes_only_the_table_to_stdout(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["theory", "ridge", "--alpha", "0.5:2:4", "--ridge", "0.01", "--out", "-"]) == 0
+    captured = capsys.readouterr()
+    rows = list(csv.DictReader(captured.out.splitlines()))
+    assert len(rows) == 4 and float(rows[-1]["alpha"]) == 2.0 and "excess_risk" in rows[0]
+    assert "4 row(s)" in captured.err and list(tmp_path.iterdir()) == []  # no file, messages on stderr
+    assert main(["theory", "ridge", "--alpha", "0.5", "--out", "-", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["rows"][0]["alpha"] == 0.5
+    with pytest.raises(SystemExit) as exc:
+        main(["theory", "ridge", "--out", "-", "--plot"])
+    assert exc.value.code == 2 and "--plot needs a directory" in capsys.readouterr().err
+
+
+def test_output_names_encode_the_settings(tmp_path, capsys):
+    base = ["theory", "ridge", "--alpha", "0.2:3:15", "--out", str(tmp_path)]
+    assert main(base) == 0  # every setting at its default: the plain name
+    assert main(base + ["--ridge", "1e-3", "--noise", "0.25"]) == 0
+    assert main(base[:2] + ["--alpha", "1e-2:10:4:log", "--out", str(tmp_path)]) == 0
+    assert main(base + ["--name", "mine"]) == 0
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["mine.csv", "ridge_theory.csv", "ridge_theory_alpha=0.01-10x4log.csv",
+                     "ridge_theory_ridge=0.001_noise=0.25.csv"], names
+    with pytest.raises(SystemExit):
+        main(base + ["--name", "../escape"])
+    assert "without a directory" in capsys.readouterr().err
+
+
+def test_command_line_defaults_are_the_python_defaults():
+    import overparam_theory as ot
+    from overparam_theory._spec import REQUIRED
+    from overparam_theory.cli import build_parser, cli_default_text
+
+    build_parser()  # raises if a declared command-line default disagrees with the Python one
+    for spec in ot.SPECS.values():
+        for p in spec.params:
+            if p.grid and p.on_cli and p.default is not REQUIRED and p.default is not None:
+                np.testing.assert_array_equal(parse_grid(cli_default_text(p)), [p.default], err_msg=f"{spec.name}.{p.name}")
+
+
+def test_help_says_which_defaults_python_requires(capsys):
+    with pytest.raises(SystemExit):
+        main(["theory", "ridge", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "(default: 0.2:3:15; required in Python)" in out and "(default: 0)" in out
+
+
+def test_theory_progress_bar_chunks_without_changing_values(capsys):
+    from overparam_theory import ridge
+    from overparam_theory.numerics.grid import progress
+
+    alpha = np.linspace(0.2, 3, 21)
+    plain = ridge.theory(alpha=alpha, ridge=0.01, noise=0.25)
+    with progress(True, "ridge theory"):
+        chunked = ridge.theory(alpha=alpha, ridge=0.01, noise=0.25)
+    import jax
+
+    for x, y in zip(jax.tree_util.tree_leaves(plain), jax.tree_util.tree_leaves(chunked), strict=True):
+        np.testing.assert_array_equal(x, y)

@@ -12,8 +12,10 @@ from overparam_theory.compare import z_scores
 def test_z_scores_edge_cases():
     est = Estimate(np.array([1.0, 1e-30, 5.0, 2.0, np.inf]), np.array([0.5, 0.0, 0.0, 0.1, 1.0]), 4)
     th = np.array([0.0, 0.0, 4.0, np.inf, np.inf])
+    assert z_scores(th, est, dof=None)[0] == 2.0  # t itself
     z = z_scores(th, est)
-    assert z[0] == 2.0  # ordinary
+    # t = 2 with 4 seeds is Student t(3): the normal score of the same two-sided p-value (0.139)
+    assert z[0] == pytest.approx(1.4783, abs=1e-4)
     assert z[1] == 0.0  # agreement within rounding, zero spread
     assert np.isinf(z[2])  # real disagreement with zero spread is not hidden
     assert np.isinf(z[3])  # finite simulation against a divergent theory
@@ -36,7 +38,8 @@ def test_compare_report_files_and_plot(tmp_path):
     assert (tmp_path / "r.png").stat().st_size > 10_000
     assert "max |z|" in rep.table()
     # the dense theory curve spans the swept parameter
-    name, grid, curve = rep.curve
+    name, grid, curve, groups = rep.curve
+    assert groups == {}
     assert name == "alpha" and grid.min() == 0.5 and grid.max() == 2.5 and curve.excess_risk.shape == grid.shape
 
 

@@ -42,6 +42,13 @@ class ToySimulation(NamedTuple):
     dim: int
 
 
+def _written(directory, prefix: str, ext: str):
+    """The one file ``prefix*.ext`` a command wrote (names carry the non-default settings)."""
+    found = sorted(directory.glob(f"{prefix}*.{ext}"))
+    assert len(found) == 1, found
+    return found[0]
+
+
 def _toy_kernel(alpha, noise):
     return ToyTheory(alpha * noise, S.ok(alpha.shape, alpha.dtype))
 
@@ -209,8 +216,8 @@ def _cli_args(spec):
 
 def test_cli_round_trip(spec, tmp_path):
     assert main(["theory", spec.name, *_cli_args(spec), "--out", str(tmp_path), "--format", "json", "--plot"]) == 0
-    assert (tmp_path / f"{spec.name}_theory.png").stat().st_size > 0
-    rows = json.loads((tmp_path / f"{spec.name}_theory.json").read_text())["rows"]
+    assert (_written(tmp_path, f"{spec.name}_theory", "png")).stat().st_size > 0
+    rows = json.loads((_written(tmp_path, f"{spec.name}_theory", "json")).read_text())["rows"]
     th = spec.theory(**spec.smoke)
     scalar = [f for f in spec.field_names if np.ndim(getattr(th, f)) <= np.ndim(getattr(th, spec.field_names[0]))]
     assert rows and set(scalar) <= set(rows[0]) and all(r["converged"] for r in rows)
@@ -227,9 +234,10 @@ def test_a_model_declared_in_a_test_gets_list_compare_and_cli(tmp_path, capsys):
         listed = json.loads(capsys.readouterr().out)
         assert listed["toy"]["field_meanings"] == {"energy": "||x||^2 / d"} and listed["toy"]["fields"] == ["energy"]
         assert main(["compare", "toy", "--alpha", "0.5,1,2", "--n-seeds", "4", "--out", str(tmp_path)]) == 0
-        assert {p.name for p in tmp_path.iterdir()} == {"toy_compare.csv", "toy_compare.json", "toy_compare.png"}
+        stem = "toy_compare_alpha=0.5-2x3log_n_seeds=4"
+        assert {p.name for p in tmp_path.iterdir()} == {f"{stem}.csv", f"{stem}.json", f"{stem}.png"}
         assert main(["theory", "toy", "--alpha", "1", "--noise", "0.5", "--out", str(tmp_path)]) == 0
-        assert "energy" in (tmp_path / "toy_theory.csv").read_text()
+        assert "energy" in (_written(tmp_path, "toy_theory", "csv")).read_text()
         with pytest.raises(SystemExit) as exc:
             main(["theory", "toy", "--alpha=-1", "--out", str(tmp_path)])
         assert exc.value.code == 2 and "--alpha" in capsys.readouterr().err

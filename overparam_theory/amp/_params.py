@@ -78,9 +78,9 @@ ALGORITHMIC_THRESHOLD_PARAMS = (
 )
 
 FIELDS = (
-    Field("mse", "|w_hat - w*|^2 / d at the fixed point GAMP reaches from an uninformed start"),
-    Field("overlap", "w_hat . w* / d there"),
+    Field("mse", "|w_hat - w*|^2 / d at the fixed point GAMP reaches from an uninformed start", label="MSE ‖ŵ − w*‖²/d"),
+    Field("overlap", "w_hat . w* / d there", label="overlap ŵ·w*/d"),
     Field("test_error", "generalisation error: label error P(y != y_hat) for sign, prediction MSE (label noise "
           "included) for linear/relu/abs"),
-    Field("clean_test_error", "the same against the noiseless label"),
+    Field("clean_test_error", "the same against the noiseless label", label="test error (noiseless labels)"),
 )

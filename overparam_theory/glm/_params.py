@@ -43,8 +43,8 @@ MODEL_PARAMS = (ALPHA, RIDGE, LOSS, TEACHER, NOISE, FLIP, SIGNAL, SPECTRUM, GLM_
 PARAMS = MODEL_PARAMS + theory_options(*ERM_SOLVER_OPTIONS) + erm_simulate_options()
 
 FIELDS = (
-    Field("test_error", "classification error on a fresh noisy label (linear teacher: E(y - x.w/sqrt d)^2)"),
-    Field("clean_test_error", "disagreement with sign(z), arccos(cosine)/pi (linear teacher: E(z - x.w/sqrt d)^2)"),
+    Field("test_error", "classification error on a fresh noisy label (linear teacher: E(y - x.w/sqrt d)^2)", label="test error"),
+    Field("clean_test_error", "disagreement with sign(z), arccos(cosine)/pi (linear teacher: E(z - x.w/sqrt d)^2)", label="test error (noiseless labels)"),
     Field("test_loss", "E l(y, x.w/sqrt d) on a fresh sample"),
     Field("train_loss", "mean training loss per sample (penalty excluded)"),
     Field(
@@ -53,9 +53,9 @@ FIELDS = (
         "by default: per seed a multiple of 1/n, so its seed variance is degenerate at small rates",
         compare=False,
     ),
-    Field("m", "overlap w.w*/d (with a spectrum: w^T Sigma w*/d)"),
-    Field("q", "squared norm |w|^2/d (with a spectrum: w^T Sigma w/d)"),
-    Field("cosine", "m / sqrt(rho q), the cosine between the estimator and the teacher"),
+    Field("m", "overlap w.w*/d (with a spectrum: w^T Sigma w*/d)", label="overlap m = w·w*/d"),
+    Field("q", "squared norm |w|^2/d (with a spectrum: w^T Sigma w/d)", label="squared norm q = ‖w‖²/d"),
+    Field("cosine", "m / sqrt(rho q), the cosine between the estimator and the teacher", label="cosine m/√(ρq)"),
 )
 
 # ---------------------------------------------------------------------------------------------

@@ -29,14 +29,14 @@ N_SAMPLES = Param(
     help="number of training samples n > 0 (real values allowed in the theory; integers in the simulation)",
 )
 RIDGE = Param(
-    "ridge", Interval(0.0), 0.0, grid=True, differentiable=True, cli_default="1e-3",
+    "ridge", Interval(0.0), 0.0, grid=True, differentiable=True,
     symbol="delta (Simon et al.); lambda (Bordelon et al.)",
     help="ridge of the predictor k(x)^T (K + ridge I_n)^{-1} y, NOT multiplied by n; 0 is the ridgeless interpolant",
     convention="(K + ridge I_n), not n ridge: scikit-learn KernelRidge(alpha = ridge); the linear-ridge "
     "penalty on the averaged loss is ridge/n",
 )
 NOISE = LABEL_NOISE.replace(
-    cli_default="0.1", symbol="sigma^2 (Bordelon et al.)",
+    symbol="sigma^2 (Bordelon et al.)",
     help="label-noise variance (a variance); test_error includes it, excess_risk does not",
 )
 EIGENVALUES = Param(

@@ -37,7 +37,7 @@ MODEL_PARAMS = (
         help="fraction of non-zero entries of x0: x0_i ~ (1 - sparsity) delta_0 + sparsity N(0, nonzero_variance)",
     ),
     Param(
-        "noise", Interval(0.0), 0.0, grid=True, differentiable=True, cli_default="0.01", symbol="sigma^2",
+        "noise", Interval(0.0), 0.0, grid=True, differentiable=True, symbol="sigma^2",
         help="variance of the measurement noise w ~ N(0, noise I_n); 0 is the explicit noiseless case",
     ),
     _spec.NONZERO_VARIANCE.replace(help="variance of the non-zero entries of x0"),
@@ -75,7 +75,7 @@ PARAMS = (
 )
 
 FIELDS = (
-    Field("mse", "||x_hat - x0||^2 / N"),
-    Field("nnz_fraction", "||x_hat||_0 / N, the fraction of non-zero coefficients"),
-    Field("train_error", "||y - A x_hat||^2 / n"),
+    Field("mse", "||x_hat - x0||^2 / N", label="MSE per unknown ‖x̂ − x₀‖²/N"),
+    Field("nnz_fraction", "||x_hat||_0 / N, the fraction of non-zero coefficients", label="non-zero fraction ‖x̂‖₀/N"),
+    Field("train_error", "||y - A x_hat||^2 / n", label="training error ‖y − Ax̂‖²/n"),
 )

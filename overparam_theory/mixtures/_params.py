@@ -37,10 +37,10 @@ FIELDS = (
         "fraction of misclassified training samples; not compared by default (per seed a multiple of 1/n)",
         compare=False,
     ),
-    Field("m", "overlap w.v*/d with the cluster mean direction"),
-    Field("q", "squared norm |w|^2/d"),
-    Field("bias", "the intercept b (0 without intercept)"),
-    Field("cosine", "m / sqrt(q)"),
+    Field("m", "overlap w.v*/d with the cluster mean direction", label="overlap m = w·v*/d"),
+    Field("q", "squared norm |w|^2/d", label="squared norm q = ‖w‖²/d"),
+    Field("bias", "the intercept b (0 without intercept)", label="intercept b"),
+    Field("cosine", "m / sqrt(q)", label="cosine m/√q"),
     Field(
         "support_fraction",
         "fraction of training samples with margin <= 1 (hinge: support vectors); not compared by default "

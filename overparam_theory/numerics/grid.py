@@ -20,6 +20,8 @@ result type (a NamedTuple with a ``diagnostics`` field).  :func:`evaluate`
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 
 import jax
@@ -29,7 +31,10 @@ import numpy as np
 from .._precision import precision, resolve_dtype
 from .._validation import is_traced
 
-__all__ = ["evaluate", "compiled", "bucket_size", "finalize"]
+__all__ = ["evaluate", "compiled", "bucket_size", "finalize", "progress"]
+
+_PROGRESS = contextvars.ContextVar("overparam_theory_theory_progress", default=None)
+_PROGRESS_CHUNK = 8  # points per progress step (one compiled program of this bucket)
 
 
 @functools.lru_cache(maxsize=None)
@@ -66,6 +71,42 @@ def finalize(result, on_failure: str, what: str):
     result = jax.tree_util.tree_map(np.asarray, result)
     report(result.diagnostics, on_failure, what)
     return result
+
+
+@contextlib.contextmanager
+def progress(enabled: bool = True, label: str = "theory"):
+    """Within this block, theory grids of more than one progress step show a progress bar with
+    rate and ETA on stderr (``tqdm``, drawn only when stderr is a terminal): the grid is
+    evaluated in chunks of :data:`_PROGRESS_CHUNK` points, one compiled program for all chunks.
+    The values are those of the unchunked call.  The command line turns it on for terminals."""
+    token = _PROGRESS.set(label if enabled else None)
+    try:
+        yield
+    finally:
+        _PROGRESS.reset(token)
+
+
+def _run_chunked(fn, flat, shared, n, size, label):
+    """``fn`` over ``flat`` in chunks of ``size`` points (the last one padded), with a progress
+    bar; returns the concatenated pytree of length ``n``."""
+    from .._montecarlo import Progress
+
+    n_chunks = -(-n // size)
+    bar = Progress(n_chunks, label, True)
+    bar.bar.unit = "chunk"
+    parts = []
+    try:
+        for k in range(n_chunks):
+            piece = [f[k * size : (k + 1) * size] for f in flat]
+            m = piece[0].size
+            if m < size:
+                piece = [np.concatenate([f, np.repeat(f[-1:], size - m)]) for f in piece]
+            out = fn(*piece, *shared)
+            parts.append(jax.tree_util.tree_map(lambda o, m=m: np.asarray(o[:m]), out))
+            bar.step(f"{min((k + 1) * size, n)}/{n} points")
+    finally:
+        bar.close()
+    return jax.tree_util.tree_map(lambda *xs: np.concatenate(xs), *parts)
 
 
 def evaluate(
@@ -105,6 +146,12 @@ def evaluate(
             flat = [np.broadcast_to(g, shape).reshape(-1) for g in grid]
             n = flat[0].size
             size = bucket_size(n, min_bucket)
+            label = _PROGRESS.get()
+            chunk = bucket_size(_PROGRESS_CHUNK, min_bucket)
+            if label is not None and n > chunk:
+                out = _run_chunked(fn, flat, shared, n, chunk, label)
+                out = jax.tree_util.tree_map(lambda o: np.reshape(o, shape + o.shape[1:]), out)
+                return finalize(out, on_failure, what)
             if size > n:
                 flat = [np.concatenate([f, np.repeat(f[-1:], size - n)]) for f in flat]
         out = fn(*flat, *shared)

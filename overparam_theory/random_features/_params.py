@@ -29,7 +29,7 @@ WIDTH = Param(
     help="random features per input dimension N/d; the interpolation peak of the ridgeless fit is at width = alpha",
 )
 RIDGE = Param(
-    "ridge", Interval(0.0), 0.0, grid=True, differentiable=True, cli_default="1e-3", symbol="lambda",
+    "ridge", Interval(0.0), 0.0, grid=True, differentiable=True, symbol="lambda",
     help="ridge penalty (N ridge/d)||a||^2 added to the averaged loss (1/n) sum (y - a^T z)^2; 0 is the min-norm interpolator",
     convention="the penalty carries the factor N/d: (N ridge/d)||a||^2 on the averaged loss (Mei & Montanari); "
     "scikit-learn Ridge(alpha = n N ridge/d, fit_intercept=False) on the features",
@@ -46,11 +46,11 @@ ACTIVATION = Param(
     "enter the theory, which needs mu_star > 0 ('linear' is refused)",
 )
 SIGNAL = Param(
-    "signal", Interval(0.0), 1.0, grid=True, differentiable=True, cli_default="1", symbol="F_1^2",
+    "signal", Interval(0.0), 1.0, grid=True, differentiable=True, symbol="F_1^2",
     help="power of the linear part of the target ||beta_1||^2",
 )
 NONLINEAR_SIGNAL = Param(
-    "nonlinear_signal", Interval(0.0), 0.0, grid=True, differentiable=True, cli_default="0", symbol="F_*^2",
+    "nonlinear_signal", Interval(0.0), 0.0, grid=True, differentiable=True, symbol="F_*^2",
     help="power of the nonlinear part of the target E f_NL^2",
 )
 NOISE = _spec.LABEL_NOISE.replace(
@@ -83,8 +83,8 @@ FIELDS = (
     Field("excess_risk", "E_x (f(x) - a_hat^T z(x))^2, test-label noise excluded (Mei & Montanari's R)"),
     Field("bias", "the error with noiseless labels, F_1^2 B + F_*^2 (V + 1)"),
     Field("variance", "the part of excess_risk due to the label noise, tau^2 V"),
-    Field("bias_factor", "B of Theorem 1: the error per unit linear-signal power"),
-    Field("variance_factor", "V of Theorem 1: the error per unit noise variance"),
+    Field("bias_factor", "B of Theorem 1: the error per unit linear-signal power", label="bias factor B"),
+    Field("variance_factor", "V of Theorem 1: the error per unit noise variance", label="variance factor V"),
 )
 
 

@@ -22,7 +22,7 @@ ALPHA = _ALPHA.replace(
 )
 NOISE = LABEL_NOISE.replace(help="label-noise variance (a variance); the risks are excess risks, total = excess_risk + noise")
 RIDGE = Param(
-    "ridge", Interval(0.0), 0.0, grid=True, differentiable=True, cli_default="1e-3", symbol="lambda",
+    "ridge", Interval(0.0), 0.0, grid=True, differentiable=True, symbol="lambda",
     help="ridge penalty on the averaged loss (1/n)||y - X b||^2 + ridge ||b||^2; 0 is min-norm least squares",
     convention="penalty on the averaged loss (scikit-learn Ridge(alpha = n * ridge))",
 )

@@ -63,7 +63,7 @@ THEORY_PARAMS = theory_options(
 PARAMS = MODEL_PARAMS + THEORY_PARAMS + simulate_options(500, 16)
 
 FIELDS = (
-    Field("test_error", "population error (1/2) E(yhat - y_clean)^2 along the trajectory"),
+    Field("test_error", "population error (1/2) E(yhat - y_clean)^2 along the trajectory", label="test error ½E(ŷ − y)²"),
     Field("Q", "student overlaps w_i.w_k/N, (..., T, K, K)", compare=False),
     Field("R", "student-teacher overlaps w_i.B_n/N, (..., T, K, M)", compare=False),
     Field("student_v", "second-layer weights of the student, (..., T, K)", compare=False),

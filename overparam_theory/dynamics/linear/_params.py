@@ -50,7 +50,7 @@ EARLY_STOPPING_PARAMS = (ALPHA, NOISE, SIGNAL, SPECTRUM, TEACHER_POWER) + theory
 )
 
 FIELDS = (
-    Field("risk", "total test error excess_risk + noise"),
+    Field("risk", "total test error excess_risk + noise", label="test risk (excess + noise)"),
     Field("excess_risk", "E (w(t) - beta)^T Sigma (w(t) - beta), test-label noise excluded"),
     Field("bias", "the part of excess_risk due to the teacher (noise = 0)"),
     Field("variance", "the part of excess_risk due to the label noise"),
