@@ -61,7 +61,7 @@ import numpy as np
 
 from .._spec import validated
 from .._validation import any_concrete, is_traced
-from ..numerics.batching import map_points
+from ..numerics.batching import CPU_WORK_BUDGET, map_points
 from ..numerics.diagnostics import Diagnostics, diagnostics, ok, with_diagnostics
 from ..numerics.gaussian import gauss_hermite_nodes, normal_panel_rule, normal_split_rule
 from ..numerics.grid import evaluate
@@ -293,12 +293,18 @@ def _point(kind, noise_mode, tol, max_iter):
         )
         q0, E0, _ = prior_moments(initial_snr, sparsity, nonzero_variance)
         unf = solve(q0, E0)
-        inf = solve(rho * (1.0 - 1e-10), 1e-10 * rho)  # informed start, E ~ 0
+        informed = lambda: solve(rho * (1.0 - 1e-10), 1e-10 * rho)  # noqa: E731  (start at E ~ 0)
         if kind in PINNED_FRACTION:
-            # noiseless, alpha kappa > eps: perfect recovery is the (stable) informed fixed point
+            # noiseless, alpha kappa > eps: perfect recovery is the (stable) informed fixed point,
+            # known without iterating (a real branch when points run one at a time, see _work)
             exact = (noise == 0) & (alpha * PINNED_FRACTION[kind] > sparsity)
-            fixed = (rho, 0.0 * rho, True, 0, 0.0 * rho, True)
-            inf = tuple(jnp.where(exact, f, i).astype(i.dtype) for f, i in zip(fixed, inf))
+            like = jax.eval_shape(informed)
+            fixed = lambda: tuple(  # noqa: E731
+                jnp.asarray(f, s.dtype) for f, s in zip((rho, 0.0 * rho, True, 0, 0.0 * rho, True), like)
+            )
+            inf = jax.lax.cond(exact, fixed, informed)
+        else:
+            inf = informed()
 
         def branch(q, E, special):
             perfect = special & (E == 0)
@@ -326,8 +332,15 @@ def _point(kind, noise_mode, tol, max_iter):
 
 
 def _work(kind, noise_mode):
-    """Array elements one point touches (sets the vmap batch size of ``map_points``)."""
-    return {"linear": 8, "sign": 2048}.get(kind, 8_000 if noise_mode == "zero" else 80_000)
+    """Array elements one point touches (sets the vmap batch size of ``map_points``).
+
+    relu/abs declare the whole CPU budget so that their points run one at a time: a step costs
+    ~1 ms there and the iteration count varies from ~80 to ~5,000 across a grid (the informed
+    branch leaving ``E ~ 0`` just below ``alpha_IT``), so a batch would make every lane wait for
+    the slowest: the README's 40-point noiseless ``abs`` grid ran over 45 minutes batched)."""
+    if kind in ("relu", "abs"):
+        return CPU_WORK_BUDGET
+    return {"linear": 8, "sign": 2048}[kind]
 
 
 def _theory_kernel(alpha, noise, flip, sparsity, nonzero_variance, initial_snr, *, kind, noise_mode, tol, max_iter):
