@@ -47,14 +47,34 @@ def resolve_devices(devices):
     return devices if len(devices) > 1 else None
 
 
-def seed_batched(one, keys, params, devices=None):
+# Bytes that one vmapped evaluation of all seeds may hold at once.  Vmapping over seeds multiplies
+# the memory by n_seeds for little gain once one seed's matrices fill the cores (8 GAMP seeds at
+# n = 4000, d = 2000 held 1.45 GB in their test process; one at a time 0.85 GB, in the same time).
+SEED_BATCH_BYTES = 256 * 2**20
+
+
+def vmap_seeds(n_seeds: int, bytes_per_seed: int | None) -> bool:
+    """Whether all seeds are vmapped at once (else they run one after another): unless
+    ``bytes_per_seed`` (an estimate of one seed's largest arrays) times ``n_seeds`` exceeds
+    :data:`SEED_BATCH_BYTES`.  There is no middle ground of vmapped batches inside a loop
+    (``lax.map(batch_size=...)``): with batched linear solves it hung on jax 0.10.2 / CPU
+    (random_features at d = 200), as the sharded batched solves do (module docstring)."""
+    return not bytes_per_seed or n_seeds * int(bytes_per_seed) <= SEED_BATCH_BYTES
+
+
+def seed_batched(one, keys, params, devices=None, *, bytes_per_seed=None):
     """Evaluate ``one(key, *params)`` for every key; returns a dict of ``(n_seeds,)`` arrays.
 
     ``params`` are broadcast to every seed.  With several ``devices`` the seed axis is
-    sharded (``n_seeds`` must be a multiple of the device count).
+    sharded (``n_seeds`` must be a multiple of the device count).  On one device the seeds are
+    vmapped, or run one after another when that would hold too much memory (:func:`vmap_seeds`;
+    ``bytes_per_seed``: the simulator's estimate of one seed's working set), so that memory
+    stays bounded at any ``n_seeds``.
     """
     if devices is None:
-        return jax.vmap(one, in_axes=(0,) + (None,) * len(params))(keys, *params)
+        if vmap_seeds(keys.shape[0], bytes_per_seed):
+            return jax.vmap(one, in_axes=(0,) + (None,) * len(params))(keys, *params)
+        return jax.lax.map(lambda k: one(k, *params), keys)
     n_dev = len(devices)
     if keys.shape[0] % n_dev:
         raise ValueError(f"n_seeds ({keys.shape[0]}) must be a multiple of the number of devices ({n_dev})")

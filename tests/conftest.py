@@ -5,6 +5,7 @@ only with ``--runslow``; the default run is the fast CI subset.  Hypothesis runs
 deterministically (as in JAX's own test-suite) with no deadline, because first calls compile.
 """
 
+import gc
 import os
 
 import pytest
@@ -43,3 +44,38 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip_slow)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _release_compiled_programs():
+    """Free each test file's compiled programs when the file is done.
+
+    A worker runs whole files (``--dist loadfile``); tests within a file share their compiled
+    programs, but nothing is shared across files except by the process-wide caches, which held
+    thousands of executables by the end of the suite (5.9 GB peak per worker, measured).  Clearing
+    JAX's caches and the library's jit cache after each file bounds the peak by the largest file.
+    """
+    yield
+    import jax
+
+    from overparam_theory.numerics.grid import compiled
+
+    compiled.cache_clear()
+    jax.clear_caches()
+    gc.collect()
+    _return_free_heap_to_the_system()
+
+
+def _return_free_heap_to_the_system():
+    """glibc keeps freed heap pages mapped; ``malloc_trim`` hands them back (measured: a worker's
+    resident memory after clearing the caches went from 394 MB to 237 MB).  No-op elsewhere."""
+    import ctypes
+    import ctypes.util
+
+    libc = ctypes.util.find_library("c")
+    if libc is None:
+        return
+    try:
+        ctypes.CDLL(libc).malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (musl, macOS)
+        pass

@@ -121,7 +121,8 @@ def _run_group(keys, alpha, noise, flip, sparsity, nonzero_variance, initial_snr
 
     def per_point(point):
         k, *params = point
-        return seed_batched(one, k, tuple(params), devices)
+        # X, F = X / sqrt(d) and F * F: three n x d float64 arrays
+        return seed_batched(one, k, tuple(params), devices, bytes_per_seed=3 * size * dim * 8)
 
     return jax.lax.map(per_point, (keys, alpha, noise, flip, sparsity, nonzero_variance, initial_snr))
 

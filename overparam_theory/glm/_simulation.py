@@ -114,7 +114,9 @@ def _run_group(
             # Seeds one after another: the vmapped hard-margin interior-point solve did not finish
             # in 4 minutes at d = 500, n = 1000 on jax 0.10.2 / CPU (2 seeds), while lax.map takes 3 s.
             return jax.lax.map(lambda k: run(k, a, r, e, f, s), point_keys)
-        return seed_batched(run, point_keys, (a, r, e, f, s), devices)
+        # the design and a scaled copy (n x d, twice) and the Newton system (d x d, twice), float64
+        d = sqrt_eig.shape[0]
+        return seed_batched(run, point_keys, (a, r, e, f, s), devices, bytes_per_seed=8 * (2 * n * d + 2 * d * d))
 
     out = jax.lax.map(lambda args: point(*args), (keys, alpha, ridge, noise, flip, rho))
     return dict(zip(_OBSERVABLES + ("failed",), out))

@@ -168,7 +168,10 @@ def _run_group(keys, n, ridge, signal, nonlinear_signal, noise, n_test, *, n_pad
 
     def per_point(point):
         k, *params = point
-        return seed_batched(one, k, (*params, n_test), devices)
+        # Gaussian draws and inputs ((n_pad + N) x dim, twice), features and their masked copy
+        # (n_pad x N, twice), the Gram matrix and one test chunk, in float64
+        working_set = 8 * (2 * (n_pad + N) * dim + 2 * n_pad * N + min(n_pad, N) ** 2 + chunk * (dim + N))
+        return seed_batched(one, k, (*params, n_test), devices, bytes_per_seed=working_set)
 
     return jax.lax.map(per_point, (keys, n, ridge, signal, nonlinear_signal, noise))
 
