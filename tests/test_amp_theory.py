@@ -280,15 +280,16 @@ def test_bayes_optimal_beats_erm():
 
 
 def test_relu_abs_points_run_one_at_a_time_and_agree_with_single_calls():
-    """A grid mixing a slow point (alpha just below alpha_IT = 1: the informed branch needs
-    ~1,000 steps) with fast ones runs each point alone (no lane waits for the slowest; the
-    README's 40-point abs grid took over 45 minutes batched) and its values do not depend on the other points."""
+    """A grid mixing a slow point (alpha below alpha_IT = 1: the informed branch needs ~300
+    steps at 0.9, ~1,000 at 0.98) with fast ones runs each point alone (no lane waits for the
+    slowest; the README's 40-point abs grid took over 45 minutes batched) and its values do not
+    depend on the other points."""
     from overparam_theory.numerics.batching import batch_size
 
     assert batch_size(40, _theory._work("abs", "zero")) == 1 == batch_size(40, _theory._work("relu", "any"))
-    alpha = np.array([0.98, 1.3, 2.0])
+    alpha = np.array([0.9, 1.3, 2.0])
     grid = amp.theory(alpha=alpha, channel="abs")
-    assert np.all(grid.converged) and grid.iterations[0] > 500 > 100 > grid.iterations[2]
+    assert np.all(grid.converged) and grid.iterations[0] > 250 > 100 > grid.iterations[2]
     flipped = amp.theory(alpha=alpha[::-1], channel="abs")  # same shape bucket: no second compile
     for f in ("mse", "informed_mse", "iterations"):
         np.testing.assert_allclose(getattr(grid, f), getattr(flipped, f)[::-1], rtol=1e-12, atol=1e-15)
