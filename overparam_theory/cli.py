@@ -127,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Exact asymptotics of solvable overparameterized models, checked against simulation.",
-        epilog=f"Quick start: {PROG} compare ridge --out results/   |   {PROG} SUBCOMMAND MODEL --help",
+        epilog=f"Quick start: {PROG} compare ridge --ridge 1e-3 --noise 0.25 --out results/   |   {PROG} SUBCOMMAND MODEL --help",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks instead of one-line errors")
@@ -378,7 +378,8 @@ def _cmd_theory(args):
     if args.plot:
         png = os.path.join(directory, f"{stem}.png")
         with _atomic(png) as tmp:
-            plot_theory_result(spec, result, {**grid, **fixed}, tmp)
+            # titles state the options as given (``--spectrum two-level:0.2,5,0.5``), not the objects built
+            plot_theory_result(spec, result, {**grid, **fixed, **described}, tmp)
         written.append(png)
     n_bad = int(np.sum(np.asarray(result.diagnostics.status) != 0))
     if directory is not None:
@@ -428,6 +429,7 @@ def _cmd_compare(args):
     directory, stem = _outputs(args, "compare")
     spec, grid, multi, fixed, described = _model_args(args, "compare")
     report = compare(spec, **grid, **fixed, **_sim_kwargs(spec, grid, args))
+    report.settings.update(described)  # options as given (``--spectrum two-level:...``): title and JSON record
     if directory is None:
         _emit(report.rows(), None, stem, "csv", report.record())
         print(report.table(), file=sys.stderr)
@@ -472,6 +474,11 @@ def main(argv=None) -> int:
         if args.debug:
             raise
         args._parser.error(_cli_names(str(exc), getattr(args, "_spec", None)))
+    except BrokenPipeError:  # the reader of --out - stopped early (``| head``): not an error to report
+        with contextlib.suppress(OSError, ValueError):
+            # point stdout at /dev/null so that the interpreter's final flush cannot fail again
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # what a shell reports for a process ended by SIGPIPE
     except OSError as exc:  # e.g. --out names an existing file or an unwritable directory
         if args.debug:
             raise

@@ -60,11 +60,35 @@ def _format(value) -> str:
     return str(value)
 
 
+def _describe(value):
+    """A short title text for a setting, or ``None`` to leave it out: numbers, flags and names as
+    they are; a discrete spectrum as its number of levels and eigenvalue range."""
+    if isinstance(value, (str, bool, int, float, np.number, np.bool_)):
+        return _format(value)
+    eigenvalues = getattr(value, "eigenvalues", None)
+    if eigenvalues is not None and hasattr(value, "weights"):
+        eig = np.asarray(eigenvalues, float)
+        if eig.size == 1:
+            return f"identity x {_format(eig.item())}"
+        return f"{eig.size} levels in [{_format(eig.min())}, {_format(eig.max())}]"
+    return None
+
+
 def _settings_line(settings: dict, skip=()) -> str:
-    """``name = value`` for the scalar numbers, flags and names among ``settings``."""
-    shown = {k: v for k, v in settings.items()
-             if k not in skip and isinstance(v, (str, bool, int, float, np.number, np.bool_))}
-    return ", ".join(f"{k} = {_format(v)}" for k, v in shown.items())
+    """``name = value`` for the settings :func:`_describe` can state in a few characters."""
+    shown = {k: _describe(v) for k, v in settings.items() if k not in skip}
+    return ", ".join(f"{k} = {v}" for k, v in shown.items() if v is not None)
+
+
+def _title(fig, head: str, settings_line: str):
+    """``head`` and the fixed settings, wrapped at ", " to the figure's width (fontsize 10: about
+    13 characters per inch), so that a one-panel figure does not cut its title off."""
+    import textwrap
+
+    width = max(40, int(fig.get_figwidth() * 13))
+    lines = [head] + (textwrap.wrap(settings_line, width, break_long_words=False, break_on_hyphens=False)
+                      if settings_line else [])
+    fig.suptitle("\n".join(lines), fontsize=10)
 
 
 def _finish(fig, path):
@@ -144,11 +168,15 @@ def plot_comparison(report, path=None, *, fields=None, x=None):
         ax.set_xlabel(_param_label(spec, x_name))
         ax.set_ylabel(_field_label(spec, f))
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=7)
+    # one legend for every panel's markers (e.g. "below resolution" may appear in only one panel)
+    entries = {}
+    for ax in axes:
+        for handle, text in zip(*ax.get_legend_handles_labels()):
+            entries.setdefault(text, handle)
+    axes[0].legend(list(entries.values()), list(entries), fontsize=7)
     sim = f"d = {report.dim}, " if report.dim else ""
     fixed = _settings_line(report.settings, skip=set(report.swept))
-    fig.suptitle(f"{spec.name}: theory vs simulation ({sim}{report.n_seeds} seeds), max |z| = {report.max_abs_z:.2f}"
-                 + (f"\n{fixed}" if fixed else ""), fontsize=10)
+    _title(fig, f"{spec.name}: theory vs simulation ({sim}{report.n_seeds} seeds), max |z| = {report.max_abs_z:.2f}", fixed)
     return _finish(fig, path)
 
 
@@ -159,8 +187,9 @@ def plot_theory(model, path=None, *, x=None, fields=None, **parameters):
         model: a model module, its ``SPEC`` or a registered name (``"ridge"``).
         path: file to save to (``.png``, ``.pdf``, ...); ``None`` only returns the figure.
         x: the x-axis parameter (default: the first parameter given with more than one value;
-            ``time`` for trajectory models).  A second multi-valued parameter gives one curve
-            per value; several multi-valued parameters broadcast as in ``theory``.
+            ``time`` for trajectory models).  Each other multi-valued parameter gives one curve
+            per value: one-dimensional values form the outer grid (as on the command line);
+            arrays of higher dimension broadcast as in ``theory`` (e.g. ``ridge[:, None]``).
         fields: the fields to plot (default: every field with one value per point).
         **parameters: the model's parameters, as for ``model.theory``.
 
@@ -171,11 +200,27 @@ def plot_theory(model, path=None, *, x=None, fields=None, **parameters):
 
         plot_theory("ridge", "risk.png", alpha=np.linspace(0.1, 3, 300), ridge=[1e-3, 1e-1], noise=0.25)
     """
-    from ._spec import resolve
+    from ._spec import REQUIRED, resolve
 
     spec = resolve(model)
+    parameters = _outer_grid(spec, parameters)
     result = spec.theory(**parameters)
-    return plot_theory_result(spec, result, parameters, path, x=x, fields=fields)
+    # the title states the model's defaults too (the settings the curves depend on)
+    defaults = {p.name: p.default for p in spec.params if p.role == "model" and p.default is not REQUIRED
+                and p.default is not None and p.name not in parameters}
+    return plot_theory_result(spec, result, {**parameters, **defaults}, path, x=x, fields=fields)
+
+
+def _outer_grid(spec, parameters: dict) -> dict:
+    """Several one-dimensional multi-valued grid parameters -> their outer product (in the
+    order given); unchanged when any grid parameter has more than one dimension."""
+    grid = {k: v for k, v in parameters.items() if k in spec.grid_params and k != spec.time_axis and v is not None}
+    if any(np.ndim(v) > 1 for v in grid.values()):
+        return parameters
+    multi = {k: np.asarray(v) for k, v in grid.items() if np.size(v) > 1}
+    if len(multi) < 2:
+        return parameters
+    return {**parameters, **dict(zip(multi, np.meshgrid(*multi.values(), indexing="ij")))}
 
 
 def plot_theory_result(spec, result, parameters: dict, path=None, *, x=None, fields=None, title=None):
@@ -236,5 +281,5 @@ def plot_theory_result(spec, result, parameters: dict, path=None, *, x=None, fie
     if axes[0].get_legend_handles_labels()[1]:
         axes[0].legend(fontsize=7)
     line = _settings_line({k: v for k, v in parameters.items() if k not in grid and k != time_axis})
-    fig.suptitle((title or f"{spec.name}: theory") + (f"\n{line}" if line else ""), fontsize=10)
+    _title(fig, title or f"{spec.name}: theory", line)
     return _finish(fig, path)

@@ -363,6 +363,38 @@ def test_out_dash_writes_only_the_table_to_stdout(tmp_path, capsys, monkeypatch)
     assert exc.value.code == 2 and "--plot needs a directory" in capsys.readouterr().err
 
 
+def test_out_dash_into_a_reader_that_stops_early_is_quiet():
+    """``overparam-theory theory ... --out - | head -3`` (README): the reader closes the pipe
+    after a few lines; the command ends quietly with status 141 (SIGPIPE), no usage or error."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    cmd = [sys.executable, "-m", "overparam_theory.cli", "theory", "ridge", "--alpha", "0.1:4:2000",
+           "--ridge", "1e-4:1e1:30:log", "--out", "-", "--no-progress"]  # 60,000 rows: ~10 MB, more than a pipe holds
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=Path(__file__).parents[1]) as proc:
+        assert proc.stdout.readline().startswith(b"alpha,ridge,")
+        proc.stdout.close()
+        err = proc.stderr.read().decode()
+        assert proc.wait(timeout=120) == 141 and err == "", err
+
+
+def test_compare_records_and_titles_the_options_as_given(tmp_path, capsys, monkeypatch):
+    """``--spectrum two-level:0.2,5,0.5`` appears in the JSON record and the figure title (the
+    built spectrum object was dropped from both)."""
+    import matplotlib.figure
+
+    titles = []
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig",
+                        lambda self, path, **kw: (titles.append(self._suptitle.get_text()), open(path, "wb").close()))
+    assert main(["compare", "ridge", "--alpha", "0.5,2", "--spectrum", "two-level:0.2,5,0.5", "--ridge", "0.1",
+                 "--dim", "30", "--n-seeds", "2", "--out", str(tmp_path), "--name", "run"]) == 0
+    settings = json.loads((tmp_path / "run.json").read_text())["summary"]["settings"]
+    assert settings["spectrum"] == "two-level:0.2,5,0.5" and settings["ridge"] == 0.1
+    (title,) = titles
+    assert "spectrum = two-level:0.2,5,0.5" in title and "ridge = 0.1" in title
+
+
 def test_output_names_encode_the_settings(tmp_path, capsys):
     base = ["theory", "ridge", "--alpha", "0.2:3:15", "--out", str(tmp_path)]
     assert main(base) == 0  # every setting at its default: the plain name
@@ -408,3 +440,43 @@ def test_theory_progress_bar_chunks_without_changing_values(capsys):
 
     for x, y in zip(jax.tree_util.tree_leaves(plain), jax.tree_util.tree_leaves(chunked), strict=True):
         np.testing.assert_array_equal(x, y)
+
+
+def _readme_commands():
+    """Every ``overparam-theory ...`` line of the README's shell blocks, without comments,
+    pipes and the ``pip install ... &&`` prefix."""
+    import shlex
+    from pathlib import Path
+
+    commands, fence = [], None
+    for line in (Path(__file__).resolve().parents[1] / "README.md").read_text().splitlines():
+        if line.startswith("```"):
+            fence = None if fence is not None else line[3:].strip() or "text"
+            continue
+        line = line.split("#")[0].split("|")[0].strip()
+        if fence in ("bash", "text") and "overparam-theory " in line and "[" not in line:  # not the synopsis
+            commands.append(shlex.split(line[line.index("overparam-theory"):])[1:])
+    return commands
+
+
+def test_every_readme_command_parses_validates_and_is_named_as_documented():
+    """The README's commands are valid as written (options exist, grids parse, values pass the
+    model's constraints) and the files they write carry the names the README gives."""
+    import overparam_theory  # noqa: F401  (registers the models)
+    from overparam_theory.cli import _model_args, _stem, build_parser
+
+    commands = _readme_commands()
+    assert len(commands) >= 12 and ["compare", "ridge", "--ridge", "1e-3", "--noise", "0.25", "--out", "results/"] in commands
+    parser = build_parser()
+    for argv in commands:
+        args = parser.parse_args(argv)
+        if args.command == "list":
+            continue
+        spec, grid, _, fixed, _ = _model_args(args, args.command)
+        for name, value in {**grid, **fixed}.items():
+            spec.param(name).check(value)  # raises ValueError naming the parameter
+        stem = _stem(args, args.command)
+        if argv[:2] == ["compare", "ridge"] and "--spectrum" not in argv:
+            assert stem == "ridge_compare_ridge=0.001_noise=0.25"
+        if argv[:2] == ["theory", "ridge"] and "--plot" in argv:
+            assert stem == "ridge_theory_alpha=0.1-4x200_ridge=0+0.01+0.1_noise=0.25"

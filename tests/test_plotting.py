@@ -33,6 +33,11 @@ def test_sweeping_ridge_puts_ridge_on_the_x_axis(tmp_path):
     np.testing.assert_allclose(line.get_xdata(), rep.curve.values)
     assert ax.get_xscale() == "log" and "ridge" in ax.get_xlabel() and ax.get_ylabel() == "excess risk"
     assert "alpha = 1.5" in fig._suptitle.get_text() and "2 seeds" in fig._suptitle.get_text()
+    # bias at d = 40 has values below the resolution, drawn as crosses in the bias panel only; the
+    # legend of the first panel explains every marker
+    assert rep.by_difference["bias"].any() and not rep.by_difference["excess_risk"].any()
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["theory", "simulation ±2 s.e.", "below resolution"]
 
 
 def test_sweeping_n_samples_and_two_swept_parameters(tmp_path):
@@ -66,6 +71,21 @@ def test_plot_theory_public_function(tmp_path):
         ot.plot_theory(ridge, alpha=0.5)
 
 
+def test_plot_theory_one_dimensional_parameters_form_the_outer_grid():
+    """``alpha`` (50 values) and ``ridge`` (a list of 2) do not broadcast in ``theory``; the plot
+    takes their outer grid, one curve per ridge, as its docstring and the README promise."""
+    alpha = np.linspace(0.2, 3, 50)
+    fig = ot.plot_theory("ridge", alpha=alpha, ridge=[1e-3, 1e-1, 1.0], noise=0.25)
+    lines = fig.axes[0].get_lines()
+    assert [ln.get_label() for ln in lines] == ["ridge = 0.001", "ridge = 0.1", "ridge = 1"]
+    for ln, lam in zip(lines, (1e-3, 1e-1, 1.0)):
+        np.testing.assert_allclose(ln.get_xdata(), alpha)
+        np.testing.assert_allclose(ln.get_ydata(), ridge.theory(alpha=alpha, ridge=lam, noise=0.25).excess_risk)
+    # the x-axis is the first multi-valued parameter given; the other gives the curves
+    fig = ot.plot_theory("ridge", ridge=[1e-3, 1e-1, 1.0], alpha=[0.5, 2.0], noise=0.25)
+    assert fig.axes[0].get_xlabel().startswith("ridge") and len(fig.axes[0].get_lines()) == 2
+
+
 def test_normal_equivalent_of_student_t():
     # t(1) 97.5% quantile 12.706 -> z = 1.96; large dof -> t itself; extremes stay finite and signed
     assert normal_equivalent(12.7062047, 1) == pytest.approx(1.959964, abs=1e-5)
@@ -96,3 +116,16 @@ def test_readme_glm_hinge_comparison_headline_is_meaningful():
 
     rep = compare(glm, alpha=np.linspace(0.3, 4, 6), ridge=0.01, loss="hinge", flip=0.1, dim=300)
     assert rep.by_difference["train_loss"][:2].all() and rep.max_abs_z < 4.5, rep.table()
+
+
+def test_titles_state_every_fixed_setting_and_fit_the_figure():
+    """A one-panel figure (committee) wraps its settings line instead of cutting it off; a
+    spectrum given as an object is described (levels and range) rather than dropped."""
+    from overparam_theory import spectra
+
+    fig = ot.plot_theory("committee", time=np.linspace(0, 50, 11), learning_rate=[0.5, 1.0])
+    title = fig._suptitle.get_text()
+    assert "second_layer_learning_rate = 0" in title and "teacher_width = 2" in title
+    assert max(len(line) for line in title.splitlines()) <= fig.get_figwidth() * 13
+    fig = ot.plot_theory("ridge", alpha=[0.5, 1.0, 2.0], ridge=0.1, spectrum=spectra.two_level(0.2, 5.0, 0.5))
+    assert "spectrum = 2 levels in [0.5, 5]" in fig._suptitle.get_text()
