@@ -258,3 +258,26 @@ def test_progress_bar_with_eta_on_a_terminal_only(monkeypatch):
     ridge.simulate(**kw)
     text = terminal.getvalue()
     assert "2/2" in text and "ridge" in text and "<" in text  # count, label, elapsed<remaining
+
+
+
+def test_seeds_run_one_at_a_time_beyond_the_memory_budget():
+    """Past ``SEED_BATCH_BYTES`` the seeds run one after another (a loop of unbatched solves)
+    instead of all at once (``vmap``); the numbers are the same either way."""
+    import jax
+    import jax.numpy as jnp
+
+    from overparam_theory import _montecarlo
+
+    assert _montecarlo.vmap_seeds(16, None) and _montecarlo.vmap_seeds(16, 2**20)
+    assert not _montecarlo.vmap_seeds(16, 2**25)  # 16 x 32 MB > 256 MB
+
+    def one(key, scale):
+        a = jax.random.normal(key, (5, 5))
+        return {"x": jnp.linalg.solve(a @ a.T + scale * jnp.eye(5), jnp.ones(5)).sum()}
+
+    keys = jax.random.split(jax.random.key(0), 4)
+    run = {b: jax.jit(lambda k, s, b=b: _montecarlo.seed_batched(one, k, (s,), bytes_per_seed=b)) for b in (None, 2**30)}
+    loops = {b: "scan" in str(jax.make_jaxpr(f)(keys, 1.0)) for b, f in run.items()}  # lax.map is a scan
+    assert loops == {None: False, 2**30: True}
+    np.testing.assert_allclose(run[2**30](keys, 1.0)["x"], run[None](keys, 1.0)["x"], rtol=1e-12)
