@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import dataclasses
 import itertools
 import json
 import os
@@ -429,7 +430,8 @@ def _cmd_compare(args):
     directory, stem = _outputs(args, "compare")
     spec, grid, multi, fixed, described = _model_args(args, "compare")
     report = compare(spec, **grid, **fixed, **_sim_kwargs(spec, grid, args))
-    report.settings.update(described)  # options as given (``--spectrum two-level:...``): title and JSON record
+    # options as given (``--spectrum two-level:...``), not the objects built: title and JSON record
+    report = dataclasses.replace(report, settings={**report.settings, **described})
     if directory is None:
         _emit(report.rows(), None, stem, "csv", report.record())
         print(report.table(), file=sys.stderr)
