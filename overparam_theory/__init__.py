@@ -8,9 +8,13 @@ names); :func:`compare` runs both and reports z-scores.  Conventions follow
 Importing the package turns on JAX's persistent compilation cache in a per-user directory, so
 that programs compile once per machine (:mod:`overparam_theory._cache`; opt out with the
 environment variable ``OVERPARAM_THEORY_CACHE=0`` or :func:`disable_compilation_cache`).
+
+The model declarations load without JAX; each implementation (and JAX) is imported at its first
+use (:mod:`overparam_theory._lazy`), so the command line answers ``--help`` at once.
 """
 
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING
 
 from . import _cache
 
@@ -28,14 +32,17 @@ from . import amp as amp
 from . import lasso as lasso
 from . import mixtures as mixtures
 from . import dynamics as dynamics
-from . import numerics as numerics
-from ._results import Estimate as Estimate
+from ._lazy import attach as _attach
 from ._spec import REGISTRY as _REGISTRY
 from ._spec import ModelSpec as ModelSpec
-from .compare import Comparison as Comparison
-from .compare import compare as compare
-from .numerics import spectra as spectra
-from .plotting import plot_theory as plot_theory
+
+if TYPE_CHECKING:  # imported at first use (_lazy.attach reads this block)
+    from . import numerics as numerics
+    from ._results import Estimate as Estimate
+    from .compare import Comparison as Comparison
+    from .compare import compare as compare
+    from .numerics import spectra as spectra
+    from .plotting import plot_theory as plot_theory
 
 try:
     __version__ = version("overparam_theory")
@@ -50,3 +57,5 @@ SPECS = {name: family.SPEC for name, family in MODELS.items()}
 for _name, _declared in SPECS.items():  # registration order = the order above (CLI and docs list models so)
     _REGISTRY.pop(_name, None)
     _REGISTRY[_name] = _declared
+
+__getattr__, __dir__, _LAZY = _attach(__name__)

@@ -1,13 +1,17 @@
-"""Result containers shared by every model family (all are JAX pytrees: NamedTuples)."""
+"""Result containers shared by every model family (all are JAX pytrees: NamedTuples).
+
+JAX-free at import (the command line imports :func:`json_safe`); the functions that need JAX
+import it when called.
+"""
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-import jax
 import numpy as np
 
-from .numerics.fixed_point import check_convergence
+if TYPE_CHECKING:
+    import jax
 
 
 class Estimate(NamedTuple):
@@ -44,6 +48,10 @@ def finalize(result, on_failure: str, what: str):
     ``on_failure`` (``"warn"``, ``"raise"``, ``"ignore"``).  Traced results (the user is
     differentiating or jitting through a public function) pass through unchanged.
     """
+    import jax
+
+    from .numerics.fixed_point import check_convergence
+
     if any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(result)):
         return result
     result = jax.tree_util.tree_map(np.asarray, result)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 import functools
+import importlib
 import inspect
 import math
 from dataclasses import dataclass, field
@@ -450,6 +451,47 @@ class CliOption:
     metavar: str = "SPEC"
 
 
+class Deferred:
+    """A public function named by module and attribute, imported at its first use.
+
+    A built-in model declares ``theory=Deferred("overparam_theory.ridge", "theory")``, so that its
+    :class:`ModelSpec` (and the command line's ``--help``) loads without the JAX implementation;
+    calling it, or reading its signature, imports the function and checks it against the spec.
+    """
+
+    def __init__(self, module: str, attribute: str):
+        self.module, self.attribute = module, attribute
+        self.check: Callable | None = None
+        self._function: Callable | None = None
+
+    def resolve(self) -> Callable:
+        if self._function is None:
+            function = getattr(importlib.import_module(self.module), self.attribute)
+            if self.check is not None:
+                self.check(function)
+            self._function = function
+        return self._function
+
+    def __call__(self, *args, **kwargs):
+        return self.resolve()(*args, **kwargs)
+
+    def __getattr__(self, name: str):  # the function's own attributes (``params``, ``__name__``, ...)
+        if name.startswith("__") or name in ("_function", "check"):
+            raise AttributeError(name)
+        return getattr(self.resolve(), name)
+
+    @property
+    def __signature__(self) -> inspect.Signature:
+        return inspect.signature(self.resolve())
+
+    @property
+    def __wrapped__(self) -> Callable:
+        return self.resolve()
+
+    def __repr__(self) -> str:
+        return f"<deferred {self.module}.{self.attribute}>"
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """The declaration of one model family (see the module docstring).
@@ -460,7 +502,8 @@ class ModelSpec:
         params: every keyword of ``theory`` and ``simulate`` (:class:`Param`; model parameters,
             theory-only solver options, simulate-only Monte Carlo options).
         fields: the observables shared by theory and simulation (:class:`Field`).
-        theory, simulate: the public functions (checked against ``params`` at import).
+        theory, simulate: the public functions (checked against ``params`` at import), or
+            :class:`Deferred` references to them (checked at their first import).
         references: papers with the equations implemented.
         dim: the simulator's default input dimension (``None``: the simulator has none).
         time_axis: name of a trailing axis of every field (trajectory models), else ``None``.
@@ -494,7 +537,10 @@ class ModelSpec:
             if len(set(names)) != len(names):
                 raise SpecError(f"{self.name}: duplicate parameter names for {role} in {names}")
         for role, fn in (("theory", self.theory), ("simulate", self.simulate)):
-            _check_signature(self, role, fn)
+            if isinstance(fn, Deferred):  # checked when first imported
+                fn.check = functools.partial(_check_signature, self, role)
+            else:
+                _check_signature(self, role, fn)
         if self.dim is not None:
             dim = self.param("dim", "simulate")
             if dim.default != self.dim:

@@ -9,15 +9,19 @@ vmaps through a public function) cannot be inspected and are passed through unch
 from __future__ import annotations
 
 import math
+import sys
 from typing import Any
 
-import jax
 import numpy as np
 
 
 def is_traced(value: Any) -> bool:
-    """True when ``value`` is an abstract JAX tracer (inside ``jit``/``grad``/``vmap``)."""
-    return isinstance(value, jax.core.Tracer)
+    """True when ``value`` is an abstract JAX tracer (inside ``jit``/``grad``/``vmap``).
+
+    JAX is not imported here (declarations and the command line's ``--help`` stay JAX-free):
+    before anything imported it, no value can be a tracer."""
+    jax = sys.modules.get("jax")
+    return jax is not None and isinstance(value, jax.core.Tracer)
 
 
 

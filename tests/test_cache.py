@@ -67,3 +67,21 @@ def test_an_unwritable_directory_leaves_the_cache_off_with_a_warning(tmp_path):
 def test_bad_settings_raise_value_error_naming_them(kwargs, tmp_path):
     with pytest.raises(ValueError, match=next(iter(kwargs))):
         ot.enable_compilation_cache(tmp_path, **kwargs)
+
+
+def test_the_cache_is_configured_when_jax_is_imported_after_the_package(tmp_path):
+    """``import overparam_theory`` does not import JAX; the setting applies right after JAX's own
+    import, whoever imports it, before the first compile."""
+    probe = (
+        "import sys, json\n"
+        "import overparam_theory as ot\n"
+        "assert 'jax' not in sys.modules\n"
+        "import jax\n"
+        "print(json.dumps([jax.config.values['jax_compilation_cache_dir'], type(jax.__spec__.loader).__name__]))\n"
+        "ot.ridge.theory(alpha=0.5)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "JAX_COMPILATION_CACHE_DIR"}
+    env["OVERPARAM_THEORY_CACHE"] = str(tmp_path)
+    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
+    directory, loader = json.loads(out.stdout.strip().splitlines()[-1])
+    assert directory == str(tmp_path.resolve()) and loader != "_AfterImport" and os.listdir(tmp_path)

@@ -480,3 +480,26 @@ def test_every_readme_command_parses_validates_and_is_named_as_documented():
             assert stem == "ridge_compare_ridge=0.001_noise=0.25"
         if argv[:2] == ["theory", "ridge"] and "--plot" in argv:
             assert stem == "ridge_theory_alpha=0.1-4x200_ridge=0+0.01+0.1_noise=0.25"
+
+
+def test_help_and_list_answer_without_importing_jax():
+    """``--help`` and ``list`` read the model declarations only: JAX (about a second to import)
+    and the implementations load at the first computation."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from overparam_theory.cli import main\n"
+        "for argv in [['--help'], ['list'], *[[c, m, '--help'] for c in ('theory', 'simulate', 'compare') for m in %r]]:\n"
+        "    try:\n"
+        "        main(argv)\n"
+        "    except SystemExit as exc:\n"
+        "        assert exc.code in (0, None), (argv, exc.code)\n"
+        "print('JAX IMPORTED' if 'jax' in sys.modules else 'JAX NOT IMPORTED', file=sys.stderr)\n"
+    )
+    import overparam_theory as ot
+
+    out = subprocess.run([sys.executable, "-c", probe % (list(ot.MODELS),)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stderr.strip().splitlines()[-1] == "JAX NOT IMPORTED"

@@ -20,20 +20,26 @@ References:
     - Wu & Verdu, IEEE TIT 56 (2010) 3721 (alpha_IT of noiseless compressed sensing)
 """
 
-from .._spec import ModelSpec, references_in
-from ._channels import CHANNELS, Channel, log_z_out
+from typing import TYPE_CHECKING
+
+from .._lazy import attach
+from .._spec import Deferred, ModelSpec, references_in
+from ._params import CHANNELS as CHANNELS
 from ._params import FIELDS as _FIELDS
 from ._params import PARAMS as _PARAMS
-from ._priors import posterior, prior_moments
-from ._simulation import AMPSimulation, gamp, simulate
-from ._theory import RESULT_FIELDS, AMPTheory, population_errors, state_evolution, theory
-from ._thresholds import algorithmic_threshold, it_threshold
+
+if TYPE_CHECKING:  # imported at first use (overparam_theory._lazy)
+    from ._channels import Channel, log_z_out
+    from ._priors import posterior, prior_moments
+    from ._simulation import AMPSimulation, gamp, simulate
+    from ._theory import RESULT_FIELDS, AMPTheory, population_errors, state_evolution, theory
+    from ._thresholds import algorithmic_threshold, it_threshold
 
 SPEC = ModelSpec(
     "amp",
     "Bayes-optimal generalized linear models (Bernoulli-Gaussian prior; linear, sign, relu, abs channels): "
     "state evolution of GAMP and the information-theoretic MMSE",
-    _PARAMS, _FIELDS, theory, simulate, references_in(__doc__),
+    _PARAMS, _FIELDS, Deferred(__name__, "theory"), Deferred(__name__, "simulate"), references_in(__doc__),
     dim=2000, smoke=dict(alpha=[0.5, 2.0], channel="linear", sparsity=0.5, noise=0.01), smoke_dim=60,
 )
 
@@ -44,3 +50,5 @@ __all__ = [
     "CHANNELS", "AMPTheory", "AMPSimulation", "theory", "state_evolution", "simulate", "gamp", "Channel", "log_z_out",
     "posterior", "prior_moments", "population_errors", "algorithmic_threshold", "it_threshold",
 ]
+
+__getattr__, __dir__, _LAZY = attach(__name__)

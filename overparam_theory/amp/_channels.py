@@ -45,10 +45,8 @@ import jax.numpy as jnp
 from jax.scipy.special import logsumexp
 
 from ..numerics.gaussian import log_normal_cdf, mills_ratio, normal_cdf
+from ._params import CHANNELS
 
-CHANNELS = ("linear", "sign", "relu", "abs")
-CLASSIFICATION_CHANNELS = ("sign",)
-CONTINUOUS_CHANNELS = ("linear", "relu", "abs")
 # Fraction of samples that pin the teacher field exactly in a noiseless continuous channel (the
 # rest, ReLU outputs y = 0, only give its sign): perfect recovery is a stable SE fixed point
 # iff alpha * PINNED_FRACTION > sparsity (see _theory).

@@ -11,7 +11,11 @@ from __future__ import annotations
 
 from .. import _spec
 from .._spec import REQUIRED, Boolean, Choice, Field, Integer, Interval, Param, simulate_options, theory_options
-from ._channels import CHANNELS, CONTINUOUS_CHANNELS
+
+CHANNELS = ("linear", "sign", "relu", "abs")
+"""The output channels P_out(y | z) (``_channels``)."""
+CLASSIFICATION_CHANNELS = ("sign",)
+CONTINUOUS_CHANNELS = ("linear", "relu", "abs")
 
 ALPHA = _spec.ALPHA.replace(cli_default="0.2:4:12")
 CHANNEL = Param(

@@ -65,7 +65,8 @@ from ..numerics.batching import CPU_WORK_BUDGET, map_points
 from ..numerics.diagnostics import Diagnostics, diagnostics, ok, with_diagnostics
 from ..numerics.gaussian import gauss_hermite_nodes, normal_panel_rule, normal_split_rule
 from ..numerics.grid import evaluate
-from ._channels import CLASSIFICATION_CHANNELS, PINNED_FRACTION, Channel, field_moments, log_z_out
+from ._channels import PINNED_FRACTION, Channel, field_moments, log_z_out
+from ._params import CLASSIFICATION_CHANNELS
 from ._params import FIELDS, PARAMS, STATE_EVOLUTION_PARAMS
 from ._priors import prior_moments
 

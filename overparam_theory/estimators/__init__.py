@@ -32,11 +32,17 @@ duality gap (hinge, max-margin: a Mehrotra predictor-corrector interior-point me
 dual QP, :mod:`._interior_point`).  :func:`fit` dispatches on the loss.
 """
 
-from ._common import FitResult, NotSeparableWarning
-from ._fit import fit
-from ._interior_point import fit_hinge, fit_max_margin
-from ._losses import ALPHA, ERM_SOLVER_OPTIONS, LOSS, RIDGE, LossChoice, erm_simulate_options, hinge_loss, logistic_loss, square_loss
-from ._newton import fit_logistic, fit_smooth, fit_square
+from typing import TYPE_CHECKING
+
+from .._lazy import attach
+from ._params import ALPHA, ERM_SOLVER_OPTIONS, LOSS, RIDGE, LossChoice, erm_simulate_options
+
+if TYPE_CHECKING:  # imported at first use (overparam_theory._lazy)
+    from ._common import FitResult, NotSeparableWarning
+    from ._fit import fit
+    from ._interior_point import fit_hinge, fit_max_margin
+    from ._losses import hinge_loss, logistic_loss, square_loss
+    from ._newton import fit_logistic, fit_smooth, fit_square
 
 __all__ = [
     "FitResult",
@@ -57,3 +63,5 @@ __all__ = [
     "erm_simulate_options",
     "LossChoice",
 ]
+
+__getattr__, __dir__, _LAZY = attach(__name__)

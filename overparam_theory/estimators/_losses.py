@@ -1,19 +1,20 @@
-"""Margin losses as functions of the margin ``t = y x . w / sqrt(d)``, and the ``alpha``, ``ridge``
+"""Margin losses as functions of the margin ``t = y x . w / sqrt(d)``; the ``alpha``, ``ridge``
 and ``loss`` parameter declarations shared by the ERM families (:mod:`~overparam_theory.glm`,
-:mod:`~overparam_theory.mixtures`)."""
+:mod:`~overparam_theory.mixtures`) live in :mod:`._params` and are re-exported here."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
 
-import dataclasses
-
-from .._spec import ALPHA as _ALPHA
-from .._spec import Choice, Integer, Interval, Param, simulate_options
-from ..numerics.prox import LOSSES, MarginLoss, resolve_loss
+from ..numerics.prox import LOSSES
+from ._params import ALPHA as ALPHA
+from ._params import ERM_SOLVER_OPTIONS as ERM_SOLVER_OPTIONS
+from ._params import LOSS as LOSS
+from ._params import LOSS_NAMES
+from ._params import RIDGE as RIDGE
+from ._params import LossChoice as LossChoice
+from ._params import erm_simulate_options as erm_simulate_options
 
 __all__ = ["square_loss", "logistic_loss", "hinge_loss", "LossChoice", "LOSS", "ALPHA", "RIDGE"]
 
@@ -40,54 +41,4 @@ def hinge_loss(t):
     return jnp.maximum(0.0, 1.0 - t)
 
 
-@dataclass(frozen=True)
-class LossChoice(Choice):
-    """A named margin loss (the command line offers the names) or a
-    :class:`~overparam_theory.numerics.prox.MarginLoss` object (``numerics.prox.margin_loss``);
-    the function receives the :class:`MarginLoss`."""
-
-    def describe(self) -> str:
-        return super().describe() + " or a numerics.prox.MarginLoss"
-
-    def check(self, name, value):
-        if isinstance(value, MarginLoss):
-            return value
-        return resolve_loss(super().check(name, value))
-
-
-LOSS = Param(
-    "loss", LossChoice(tuple(LOSSES)), "logistic", symbol="l",
-    help="ERM loss of the margin t = y x.w/sqrt(d): square 0.5(1 - t)^2, logistic log(1 + e^-t), hinge max(0, 1 - t)",
-)
-
-ALPHA = _ALPHA.replace(cli_default="0.2:4:12", help="samples per input dimension alpha = n/d > 0")
-RIDGE = Param(
-    "ridge", Interval(0.0), 1e-2, grid=True, differentiable=True, symbol="lambda",
-    help="penalty lambda >= 0 on the *summed* loss, sum_mu l + (lambda/2)|w|^2 (scikit-learn C = 1/lambda on "
-    "features x/sqrt d); hinge needs > 0 in theory (ridge -> 0+ is the max-margin limit)",
-    convention="penalty on the summed loss: scikit-learn C = 1/ridge on the features x/sqrt(d)",
-)
-
-
-# Solver and simulation options shared by the ERM models (glm, mixtures).
-ERM_SOLVER_OPTIONS = (
-    Param(
-        "solver", Choice(("auto", "fixed_point")), "auto", role="theory",
-        help="'auto' (closed form where one exists, e.g. square loss) or 'fixed_point' (the general saddle-point solver)",
-    ),
-    Param(
-        "tol", Interval(0.0, low_open=True), 1e-11, role="theory",
-        help="fixed-point tolerance (relative residual in (atanh(cosine), log q, log V)); at least 1e-6 in float32",
-    ),
-    Param("max_iter", Integer(1), 5000, role="theory", help="fixed-point iteration cap"),
-)
-
-
-def erm_simulate_options(dim: int = 500, n_seeds: int = 16) -> tuple:
-    """:func:`~overparam_theory._spec.simulate_options` with ``dim >= 2`` (the teacher or the
-    class mean is a direction: two coordinates at least)."""
-    return tuple(
-        dataclasses.replace(p, constraint=Integer(2), help="input dimension d >= 2 of the simulation")
-        if p.name == "dim" else p
-        for p in simulate_options(dim, n_seeds)
-    )
+assert tuple(LOSSES) == LOSS_NAMES, "the declaration (estimators._params) lists the built-in losses"

@@ -19,34 +19,39 @@ References:
     - Sur & Candes, PNAS 116 (2019) 14516 (logistic MLE)
 """
 
-from .._spec import ModelSpec, references_in
-from ..estimators import (
-    FitResult,
-    NotSeparableWarning,
-    fit_hinge,
-    fit_logistic,
-    fit_max_margin,
-    fit_smooth,
-    fit_square,
-)
-from ..numerics.prox import HINGE, LOGISTIC, SQUARE, MarginLoss, margin_loss
-from ._capacity import CoverSeparability, GardnerCapacity, cover_separability_probability, gardner_capacity
-from ._channels import TEACHERS, logistic_noise_from_beta
-from ._max_margin import GLMMaxMargin, MaxMargin, max_margin
-from ._mle import LogisticMLE, logistic_mle
+from typing import TYPE_CHECKING
+
+from .._lazy import attach
+from .._spec import Deferred, ModelSpec, references_in
 from ._params import FIELDS as _FIELDS
 from ._params import PARAMS as _PARAMS
-from ._separability import GLMSeparabilityThreshold, LogisticMLEBoundary, logistic_mle_boundary, separability_threshold
-from ._simulation import GLMSimulation, simulate
-from ._theory import RESULT_FIELDS, GLMTheory, theory
+from ._params import TEACHERS as TEACHERS
 
-SeparabilityThreshold = GLMSeparabilityThreshold
+if TYPE_CHECKING:  # imported at first use (overparam_theory._lazy)
+    from ..estimators import (
+        FitResult,
+        NotSeparableWarning,
+        fit_hinge,
+        fit_logistic,
+        fit_max_margin,
+        fit_smooth,
+        fit_square,
+    )
+    from ..numerics.prox import HINGE, LOGISTIC, SQUARE, MarginLoss, margin_loss
+    from ._capacity import CoverSeparability, GardnerCapacity, cover_separability_probability, gardner_capacity
+    from ._channels import logistic_noise_from_beta
+    from ._max_margin import GLMMaxMargin, MaxMargin, max_margin
+    from ._mle import LogisticMLE, logistic_mle
+    from ._separability import GLMSeparabilityThreshold, LogisticMLEBoundary, logistic_mle_boundary, separability_threshold
+    from ._separability import GLMSeparabilityThreshold as SeparabilityThreshold
+    from ._simulation import GLMSimulation, simulate
+    from ._theory import RESULT_FIELDS, GLMTheory, theory
 
 SPEC = ModelSpec(
     "glm",
     "teacher-student GLM: l2-penalised ERM (square, logistic, hinge, custom margin losses), isotropic or "
     "Gaussian covariate model",
-    _PARAMS, _FIELDS, theory, simulate, references_in(__doc__),
+    _PARAMS, _FIELDS, Deferred(__name__, "theory"), Deferred(__name__, "simulate"), references_in(__doc__),
     dim=500, smoke=dict(alpha=[0.5, 2.0], ridge=0.1, loss="logistic", flip=0.1), smoke_dim=60,
 )
 
@@ -61,3 +66,5 @@ __all__ = [
     "fit_logistic", "fit_smooth", "fit_hinge", "fit_max_margin", "MarginLoss", "margin_loss", "SQUARE", "LOGISTIC",
     "HINGE", "logistic_noise_from_beta",
 ]
+
+__getattr__, __dir__, _LAZY = attach(__name__)

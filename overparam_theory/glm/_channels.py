@@ -33,9 +33,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..numerics.gaussian import normal_cdf, normal_panel_rule, normal_pdf
+from ._params import CLASSIFIERS, TEACHERS
 
-TEACHERS = ("sign", "probit", "logistic", "linear")
-CLASSIFIERS = ("sign", "probit", "logistic")
 _SIGMOID_GRADING = 2.0 ** np.arange(-2, 7)  # panel edges at centre +- width * grading
 
 

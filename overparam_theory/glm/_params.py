@@ -15,7 +15,11 @@ from .._spec import (
     theory_options,
 )
 from ..estimators import ALPHA, ERM_SOLVER_OPTIONS, LOSS, RIDGE, erm_simulate_options
-from ._channels import CLASSIFIERS, TEACHERS
+
+TEACHERS = ("sign", "probit", "logistic", "linear")
+"""The teacher channels P(y | z) (``_channels``)."""
+CLASSIFIERS = ("sign", "probit", "logistic")
+"""The classification teachers (labels +-1)."""
 
 TEACHER = Param(
     "teacher", Choice(TEACHERS), "sign", symbol="P(y | z)",

@@ -13,27 +13,34 @@ References:
     - Jacot, Simsek, Spadaro, Hongler & Gabriel, NeurIPS 2020 (arXiv:2006.09796)
 """
 
+from typing import TYPE_CHECKING
+
 import numpy as _np
 
-from .._spec import ModelSpec, references_in
+from .._lazy import attach
+from .._spec import Deferred, ModelSpec, references_in
 from ._cli import CLI_OPTIONS as _CLI_OPTIONS
 from ._cli import cli_build as _cli_build
 from ._params import FIELDS as _FIELDS
 from ._params import PARAMS as _PARAMS
-from ._simulation import KernelSimulation as KernelSimulation
-from ._simulation import fit_kernel_ridge as fit_kernel_ridge
-from ._simulation import simulate as simulate
-from ._theory import KernelTheory as KernelTheory
-from ._theory import theory as theory
-from ._theory import to_ridge_parameters as to_ridge_parameters
+
+if TYPE_CHECKING:  # imported at first use (overparam_theory._lazy)
+    from ._simulation import KernelSimulation as KernelSimulation
+    from ._simulation import fit_kernel_ridge as fit_kernel_ridge
+    from ._simulation import simulate as simulate
+    from ._theory import KernelTheory as KernelTheory
+    from ._theory import theory as theory
+    from ._theory import to_ridge_parameters as to_ridge_parameters
 
 _K = _np.arange(1, 51, dtype=float)
 
 SPEC = ModelSpec(
     "kernel", "kernel ridge regression learning curves from the kernel spectrum (eigenlearning), synthetic-kernel simulation",
-    _PARAMS, _FIELDS, theory, simulate, references_in(__doc__),
+    _PARAMS, _FIELDS, Deferred(__name__, "theory"), Deferred(__name__, "simulate"), references_in(__doc__),
     dim=None, cli_options=_CLI_OPTIONS, cli_build=_cli_build,
     smoke=dict(n_samples=20.0, ridge=[1e-3, 0.1], noise=0.1, eigenvalues=_K**-1.5, target=1.0 / _K), smoke_dim=None,
 )
 
 NAME, PARAMETERS, GRID_PARAMETERS, FIELDS, TIME_AXIS = SPEC.module_constants()
+
+__getattr__, __dir__, _LAZY = attach(__name__)

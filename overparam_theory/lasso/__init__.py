@@ -22,24 +22,31 @@ References:
     - Donoho, Maleki & Montanari, IEEE TIT 57(10) 2011 (noise sensitivity, minimax threshold)
 """
 
-from .._spec import ModelSpec, references_in
+from typing import TYPE_CHECKING
+
+from .._lazy import attach
+from .._spec import Deferred, ModelSpec, references_in
 from ._params import FIELDS as _FIELDS
 from ._params import PARAMS as _PARAMS
-from ._simulation import LassoFit as LassoFit
-from ._simulation import LassoSimulation as LassoSimulation
-from ._simulation import fit_lasso as fit_lasso
-from ._simulation import lipschitz_estimate as lipschitz_estimate
-from ._simulation import simulate as simulate
-from ._theory import LassoTheory as LassoTheory
-from ._theory import g_function as g_function
-from ._theory import phase_transition as phase_transition
-from ._theory import theory as theory
-from ._theory import threshold_min as threshold_min
+
+if TYPE_CHECKING:  # imported at first use (overparam_theory._lazy)
+    from ._simulation import LassoFit as LassoFit
+    from ._simulation import LassoSimulation as LassoSimulation
+    from ._simulation import fit_lasso as fit_lasso
+    from ._simulation import lipschitz_estimate as lipschitz_estimate
+    from ._simulation import simulate as simulate
+    from ._theory import LassoTheory as LassoTheory
+    from ._theory import g_function as g_function
+    from ._theory import phase_transition as phase_transition
+    from ._theory import theory as theory
+    from ._theory import threshold_min as threshold_min
 
 SPEC = ModelSpec(
     "lasso", "LASSO with i.i.d. Gaussian designs and a Bernoulli-Gaussian signal: AMP state evolution and calibration",
-    _PARAMS, _FIELDS, theory, simulate, references_in(__doc__),
+    _PARAMS, _FIELDS, Deferred(__name__, "theory"), Deferred(__name__, "simulate"), references_in(__doc__),
     dim=1000, smoke=dict(alpha=[0.5, 1.5], l1_penalty=0.5, sparsity=0.2, noise=0.1), smoke_dim=60,
 )
 
 NAME, PARAMETERS, GRID_PARAMETERS, FIELDS, TIME_AXIS = SPEC.module_constants()
+
+__getattr__, __dir__, _LAZY = attach(__name__)

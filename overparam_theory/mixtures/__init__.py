@@ -17,18 +17,23 @@ References:
     - Deng, Kammoun & Thrampoulidis, 2019 (arXiv:1911.05822) (separability)
 """
 
-from .._spec import ModelSpec, references_in
-from ..estimators import NotSeparableWarning
-from ._max_margin import MaxMargin, MixtureMaxMargin, SupportVectorAbundance, max_margin, support_vector_abundance
+from typing import TYPE_CHECKING
+
+from .._lazy import attach
+from .._spec import Deferred, ModelSpec, references_in
 from ._params import FIELDS as _FIELDS
 from ._params import PARAMS as _PARAMS
-from ._separability import MixtureSeparabilityThreshold, SeparabilityThreshold, separability_threshold
-from ._simulation import MixtureSimulation, simulate
-from ._theory import RESULT_FIELDS, BayesOptimal, MixtureTheory, bayes_optimal, theory
+
+if TYPE_CHECKING:  # imported at first use (overparam_theory._lazy)
+    from ..estimators import NotSeparableWarning
+    from ._max_margin import MaxMargin, MixtureMaxMargin, SupportVectorAbundance, max_margin, support_vector_abundance
+    from ._separability import MixtureSeparabilityThreshold, SeparabilityThreshold, separability_threshold
+    from ._simulation import MixtureSimulation, simulate
+    from ._theory import RESULT_FIELDS, BayesOptimal, MixtureTheory, bayes_optimal, theory
 
 SPEC = ModelSpec(
     "mixtures", "binary Gaussian mixture: l2-penalised ERM with optional unpenalised intercept and class imbalance",
-    _PARAMS, _FIELDS, theory, simulate, references_in(__doc__),
+    _PARAMS, _FIELDS, Deferred(__name__, "theory"), Deferred(__name__, "simulate"), references_in(__doc__),
     dim=500, smoke=dict(alpha=[0.5, 2.0], ridge=0.1, loss="logistic", noise=0.5), smoke_dim=60,
 )
 
@@ -40,3 +45,5 @@ __all__ = [
     "NotSeparableWarning", "MixtureSeparabilityThreshold", "SeparabilityThreshold", "SupportVectorAbundance",
     "bayes_optimal", "max_margin", "separability_threshold", "simulate", "support_vector_abundance", "theory",
 ]
+
+__getattr__, __dir__, _LAZY = attach(__name__)

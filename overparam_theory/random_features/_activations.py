@@ -23,6 +23,7 @@ import numpy as np
 
 from .._precision import precision
 from ..numerics.gaussian import expect_normal, expect_normal_split
+from ._params import ACTIVATION_NAMES, check_activation
 
 
 def relu(x):
@@ -50,6 +51,7 @@ BUILTINS: dict[str, tuple[Callable, float | None, tuple | None]] = {
     "quadratic": (quadratic, None, (1.0, 0.0, 3.0)),
     "linear": (linear, None, (0.0, 1.0, 1.0)),
 }
+assert tuple(BUILTINS) == ACTIVATION_NAMES, "the declaration (_params) lists the built-in activations"
 
 
 class Activation(NamedTuple):
@@ -83,21 +85,6 @@ def coefficients_by_quadrature(fn, *, kink=None, n_nodes: int = 128):
         m1 = expect(lambda z: z * fn(z))
         m2 = expect(lambda z: fn(z) ** 2)
         return float(m0), float(m1), float(m2)
-
-
-def check_activation(name: str, value):
-    """The check of the ``activation`` parameter (before its coefficients are computed): a
-    built-in name, an :class:`Activation` or a callable; returns ``value`` unchanged.  Whether a
-    callable traces under JAX and is elementwise is checked by :func:`resolve_activation`."""
-    if isinstance(value, Activation) or callable(value):
-        return value
-    if isinstance(value, str):
-        if value not in BUILTINS:
-            raise ValueError(f"{name} must be one of {', '.join(map(repr, BUILTINS))} or a callable; got {value!r}")
-        return value
-    raise ValueError(
-        f"{name} must be a name ({', '.join(BUILTINS)}), an Activation or a JAX-traceable callable; got {value!r}"
-    )
 
 
 def resolve_activation(activation, *, kink=None, n_nodes: int = 128) -> Activation:

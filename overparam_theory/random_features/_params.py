@@ -4,13 +4,38 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 import numpy as np
 
 from .. import _spec
 from .._spec import CliOption, Field, Instance, Integer, Interval, Param, simulate_options, theory_options
 from .._validation import is_traced, real_array
-from ._activations import BUILTINS, check_activation
+
+
+ACTIVATION_NAMES = ("relu", "tanh", "erf", "sigmoid", "quadratic", "linear")
+"""The built-in activations (their functions and coefficients: ``_activations.BUILTINS``)."""
+
+
+def _activation_type() -> tuple:
+    """``(Activation,)`` once its module is imported (an instance exists only then), else ``()``."""
+    module = sys.modules.get(__package__ + "._activations")
+    return (module.Activation,) if module is not None else ()
+
+
+def check_activation(name: str, value):
+    """The check of the ``activation`` parameter (before its coefficients are computed): a
+    built-in name, an :class:`Activation` or a callable; returns ``value`` unchanged.  Whether a
+    callable traces under JAX and is elementwise is checked by ``_activations.resolve_activation``."""
+    if callable(value) or isinstance(value, _activation_type()):
+        return value
+    if isinstance(value, str):
+        if value not in ACTIVATION_NAMES:
+            raise ValueError(f"{name} must be one of {', '.join(map(repr, ACTIVATION_NAMES))} or a callable; got {value!r}")
+        return value
+    raise ValueError(
+        f"{name} must be a name ({', '.join(ACTIVATION_NAMES)}), an Activation or a JAX-traceable callable; got {value!r}"
+    )
 
 
 def _check_kink(name, value):
@@ -37,7 +62,7 @@ RIDGE = Param(
 ACTIVATION = Param(
     "activation",
     Instance(
-        "a built-in name (" + ", ".join(BUILTINS) + "), an Activation or a JAX-traceable elementwise callable",
+        "a built-in name (" + ", ".join(ACTIVATION_NAMES) + "), an Activation or a JAX-traceable elementwise callable",
         check_activation,
         ("swish", 3.5, None, np.ones(3)),
     ),
@@ -91,8 +116,8 @@ FIELDS = (
 def parse_activation(text: str) -> str:
     """A built-in activation name (``argparse.ArgumentTypeError`` otherwise)."""
     name = str(text).strip().lower()
-    if name not in BUILTINS:
-        raise argparse.ArgumentTypeError(f"invalid activation {text!r}: choose from {', '.join(BUILTINS)}")
+    if name not in ACTIVATION_NAMES:
+        raise argparse.ArgumentTypeError(f"invalid activation {text!r}: choose from {', '.join(ACTIVATION_NAMES)}")
     return name
 
 
@@ -101,7 +126,7 @@ CLI_OPTIONS = (
         "activation",
         parse_activation,
         "relu",
-        "activation sigma of the features sigma(<theta, x>/sqrt d): one of " + ", ".join(BUILTINS) + "; its "
+        "activation sigma of the features sigma(<theta, x>/sqrt d): one of " + ", ".join(ACTIVATION_NAMES) + "; its "
         "Hermite coefficients mu0, mu1, mu_star enter the theory ('linear' has mu_star = 0 and is refused "
         "by the theory)",
         metavar="NAME",

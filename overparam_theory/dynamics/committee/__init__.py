@@ -15,24 +15,29 @@ References:
     - Dormand & Prince, J. Comput. Appl. Math. 6, 19 (1980) (the 5(4) integrator)
 """
 
-from ..._spec import ModelSpec, references_in
-from ._integrals import i2, i3, i4, j2
+from typing import TYPE_CHECKING
+
+from ..._lazy import attach
+from ..._spec import Deferred, ModelSpec, references_in
 from ._params import FIELDS as _FIELDS
 from ._params import PARAMS as _PARAMS
-from ._simulation import CommitteeSimulation, simulate
-from ._theory import (
-    RESULT_FIELDS,
-    STATUS_NAMES,
-    CommitteeTheory,
-    default_initial_conditions,
-    order_parameter_rhs,
-    test_error,
-    theory,
-)
+
+if TYPE_CHECKING:  # imported at first use (overparam_theory._lazy)
+    from ._integrals import i2, i3, i4, j2
+    from ._simulation import CommitteeSimulation, simulate
+    from ._theory import (
+        RESULT_FIELDS,
+        STATUS_NAMES,
+        CommitteeTheory,
+        default_initial_conditions,
+        order_parameter_rhs,
+        test_error,
+        theory,
+    )
 
 SPEC = ModelSpec(
     "committee", "online SGD of a soft committee machine (erf units), teacher-student: Saad-Solla / Goldt et al. ODEs",
-    _PARAMS, _FIELDS, theory, simulate, references_in(__doc__),
+    _PARAMS, _FIELDS, Deferred(__name__, "theory"), Deferred(__name__, "simulate"), references_in(__doc__),
     dim=500, time_axis="time", smoke=dict(time=[0.0, 1.0, 3.0], learning_rate=[0.5, 1.0]), smoke_dim=40,
 )
 
@@ -43,3 +48,5 @@ __all__ = [
     "RESULT_FIELDS", "STATUS_NAMES", "CommitteeSimulation", "CommitteeTheory", "default_initial_conditions", "i2",
     "i3", "i4", "j2", "order_parameter_rhs", "simulate", "test_error", "theory",
 ]
+
+__getattr__, __dir__, _LAZY = attach(__name__)

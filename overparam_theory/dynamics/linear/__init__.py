@@ -22,23 +22,28 @@ References:
       feature scales
 """
 
-from ..._spec import ModelSpec, references_in
+from typing import TYPE_CHECKING
+
+from ..._lazy import attach
+from ..._spec import Deferred, ModelSpec, references_in
 from ...numerics.spectra_cli import SPECTRUM_OPTION, TEACHER_OPTION, build_spectrum_teacher
 from ._params import DIM as _DIM
 from ._params import FIELDS as _FIELDS
 from ._params import PARAMS as _PARAMS
-from ._simulation import LinearDynamicsSimulation as LinearDynamicsSimulation
-from ._simulation import fit_gd as fit_gd
-from ._simulation import simulate as simulate
-from ._theory import RESULT_FIELDS as RESULT_FIELDS
-from ._theory import EarlyStopping as EarlyStopping
-from ._theory import LinearDynamicsTheory as LinearDynamicsTheory
-from ._theory import early_stopping as early_stopping
-from ._theory import theory as theory
+
+if TYPE_CHECKING:  # imported at first use (overparam_theory._lazy)
+    from ._simulation import LinearDynamicsSimulation as LinearDynamicsSimulation
+    from ._simulation import fit_gd as fit_gd
+    from ._simulation import simulate as simulate
+    from ._theory import RESULT_FIELDS as RESULT_FIELDS
+    from ._theory import EarlyStopping as EarlyStopping
+    from ._theory import LinearDynamicsTheory as LinearDynamicsTheory
+    from ._theory import early_stopping as early_stopping
+    from ._theory import theory as theory
 
 SPEC = ModelSpec(
     "linear_dynamics", "gradient flow / descent on least squares from zero, x ~ N(0, Sigma): risk curves in time, early stopping",
-    _PARAMS, _FIELDS, theory, simulate, references_in(__doc__),
+    _PARAMS, _FIELDS, Deferred(__name__, "theory"), Deferred(__name__, "simulate"), references_in(__doc__),
     dim=_DIM, time_axis="time", cli_options=(SPECTRUM_OPTION, TEACHER_OPTION), cli_build=build_spectrum_teacher,
     smoke=dict(time=[0.0, 1.0, 10.0], alpha=0.5, noise=[0.1, 0.5]), smoke_dim=60,
 )
@@ -50,3 +55,5 @@ __all__ = [
     "theory", "simulate", "early_stopping", "fit_gd", "LinearDynamicsTheory", "LinearDynamicsSimulation",
     "EarlyStopping",
 ]
+
+__getattr__, __dir__, _LAZY = attach(__name__)
