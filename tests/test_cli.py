@@ -497,6 +497,8 @@ def test_help_and_list_answer_without_importing_jax():
         "    except SystemExit as exc:\n"
         "        assert exc.code in (0, None), (argv, exc.code)\n"
         "print('JAX IMPORTED' if 'jax' in sys.modules else 'JAX NOT IMPORTED', file=sys.stderr)\n"
+        "from overparam_theory import spectra, plot_theory, Estimate\n"  # then the lazy names load
+        "assert spectra.__name__ == 'overparam_theory.numerics.spectra' and 'jax' in sys.modules\n"
     )
     import overparam_theory as ot
 
