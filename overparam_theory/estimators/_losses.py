@@ -1,6 +1,6 @@
 """Margin losses as functions of the margin ``t = y x . w / sqrt(d)``; the ``alpha``, ``ridge``
 and ``loss`` parameter declarations shared by the ERM families (:mod:`~overparam_theory.glm`,
-:mod:`~overparam_theory.mixtures`) live in :mod:`._params` and are re-exported here."""
+:mod:`~overparam_theory.mixtures`) live in :mod:`._params`."""
 
 from __future__ import annotations
 
@@ -8,15 +8,9 @@ import jax
 import jax.numpy as jnp
 
 from ..numerics.prox import LOSSES
-from ._params import ALPHA as ALPHA
-from ._params import ERM_SOLVER_OPTIONS as ERM_SOLVER_OPTIONS
-from ._params import LOSS as LOSS
 from ._params import LOSS_NAMES
-from ._params import RIDGE as RIDGE
-from ._params import LossChoice as LossChoice
-from ._params import erm_simulate_options as erm_simulate_options
 
-__all__ = ["square_loss", "logistic_loss", "hinge_loss", "LossChoice", "LOSS", "ALPHA", "RIDGE"]
+__all__ = ["square_loss", "logistic_loss", "hinge_loss"]
 
 
 def square_loss(t):
