@@ -28,6 +28,8 @@ def lazy_names(package: str) -> dict:
     ``__init__`` (``attribute`` is ``None`` for ``from . import submodule``)."""
     module = sys.modules[package]
     source = module.__loader__.get_source(package)
+    if source is None:
+        raise ImportError(f"{package}: its source is needed for the lazy public names (installed without .py files?)")
     names = {}
     for node in ast.parse(source).body:
         if not (isinstance(node, ast.If) and _is_type_checking(node.test)):
