@@ -475,7 +475,7 @@ class Deferred:
     def __call__(self, *args, **kwargs):
         return self.resolve()(*args, **kwargs)
 
-    def __getattr__(self, name: str):  # the function's own attributes (``params``, ``__name__``, ...)
+    def __getattr__(self, name: str):  # the function's own attributes (``params``, ...), not dunders
         if name.startswith("__") or name in ("_function", "check"):
             raise AttributeError(name)
         return getattr(self.resolve(), name)
