@@ -97,6 +97,7 @@ Predictions (``N -> inf`` almost surely):
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import NamedTuple
 
 import jax
@@ -121,6 +122,10 @@ _LOWER_OFFSET = 1e-10  # the calibration bracket starts at threshold_min + 1e-10
 _NOISELESS_LOWER = 460.0  # noiseless tau^2 bracket starts at U exp(-460) ~ 1e-200 U
 _MIN_BUCKET = 8  # grids are padded to >= 8 points (one compiled program for small grids)
 _SOLVER = Bracketed(xtol=1e-14, max_iter=300)  # every root search (fixed point, calibration, thresholds)
+# numerics.batching.map_points: batches of 2^16 / 256 = 256 points on CPU (wide enough to vectorise; a
+# slow point, e.g. noiseless with a tiny l1_penalty, ~100 steps, holds up its batch only), the whole grid on accelerators
+_WORK_PER_POINT = 256
+_INNER_TOL = 1e-2  # joint (threshold, log tau^2) Newton steps once the inner Newton step in log tau^2 is below this
 _OK = int(Status.OK)
 _DTYPE = next(p for p in PARAMS if p.name == "dtype" and p.role == "theory")
 
@@ -298,47 +303,244 @@ def _transition_point(delta):
 
 
 # ---------------------------------------------------------------------------------------------
-# The tau^2 fixed point at a given threshold (one point).
+# The state-evolution solve: the tau^2 fixed point at a given threshold, or jointly the fixed point
+# and the calibration at a given l1_penalty (one point; vmapped over the grid by map_points).
 
 
-def _minus_G(x, args):
-    """``-G(e^x)``: increasing in ``x = log tau^2`` (``G`` decreases)."""
-    theta, zero_part, delta, eps, v, s2 = args
+class _ThetaTerms(NamedTuple):
+    """The threshold-only pieces of one evaluation (``Phi(-theta)``, ``phi(theta)``, ``g``, ...)."""
+
+    tail: jax.Array
+    pdf: jax.Array
+    g: jax.Array
+    valid: jax.Array  # 1 - 2 g(theta) / alpha > 0: the fixed point is finite
+    recovered: jax.Array  # noise = 0 and slope0 <= alpha: tau* = 0
+    log_lo: jax.Array  # bracket of x = log tau*^2: [log noise (or log U - 460), log 4U]
+    log_hi: jax.Array
+
+
+def _theta_terms(theta, delta, eps, v, s2):
+    tail, pdf = _upper_tail(theta), _pdf(theta)
+    g = (1.0 + theta * theta) * tail - theta * pdf
+    gap = ((delta - 1.0) + _one_minus_2g(theta)) / delta  # 1 - 2 g(theta) / alpha
+    valid = gap > 0
+    # slope0 within 64 ulps of alpha counts as <= alpha: at the edge of the recovery interval (e.g.
+    # the basis-pursuit threshold, a root of slope0 = alpha) the positive root would be ~1e-30.
+    tol = 64.0 * jnp.finfo(jnp.result_type(delta)).eps
+    slope0 = (1.0 - eps) * 2.0 * g + eps * (1.0 + theta * theta)
+    recovered = (s2 == 0) & (slope0 <= delta * (1.0 + tol))
+    log_u = jnp.log((s2 + eps * v / delta) / jnp.where(valid, gap, 1.0))
+    log_lo = jnp.where(s2 > 0, jnp.log(jnp.where(s2 > 0, s2, 1.0)), log_u - _NOISELESS_LOWER)
+    return _ThetaTerms(tail, pdf, g, valid, recovered, log_lo, log_u + math.log(4.0))
+
+
+class _Eval(NamedTuple):
+    """``F1 = -G(e^x)`` (increasing in ``x = log tau^2``), ``L = l1_penalty(threshold, tau^2)``,
+    their analytic partial derivatives, and the size of the terms they sum (for rounding bounds)."""
+
+    f1: jax.Array
+    f1_x: jax.Array
+    f1_theta: jax.Array
+    lam: jax.Array
+    lam_x: jax.Array
+    lam_theta: jax.Array
+    scale_f1: jax.Array
+    scale_lam: jax.Array
+
+
+def _evaluate(theta, x, th: _ThetaTerms, delta, eps, v, s2):
+    """The SE residuals and their Jacobian at ``(threshold, x = log tau^2)`` in closed form.
+
+    With ``s^2 = v + t``, ``t = tau^2 = e^x``, ``a = threshold sqrt(t / s^2)``, ``P = Phi(-a)``,
+    ``q = phi(a)``, ``N = E1 / t`` (the non-zero component's ``Psi / tau^2``):
+    ``dE1/dt = 2 g(a) + 2 (v/s^2)(threshold^2 P - a q)``, ``dN/dthreshold = 4 (threshold P - q a/threshold)``,
+    ``d(2 g(threshold))/dthreshold = -4 (phi(threshold) - threshold Phi(-threshold))``,
+    ``dnnz/dx = -2 sparsity q a v / (2 s^2)``, ``dnnz/dthreshold = -2 (1 - sparsity) phi(threshold) - 2 sparsity q a/threshold``.
+    """
     t = jnp.exp(x)
-    a = _effective_a(t, theta, v)
-    p = _upper_tail(a)
-    h_a2 = _h_over_a2_from(a, p)
-    nonzero = 2.0 * ((1.0 + theta * theta) * p - a * _pdf(a)) + theta * theta * (v / (v + t)) * h_a2
-    return _no_aux(1.0 - s2 * jnp.exp(-x) - (zero_part + eps * nonzero) / delta)
+    s_2 = v + t
+    sr = jnp.sqrt(t / s_2)  # a / threshold
+    a = theta * sr
+    p, q = _upper_tail(a), _pdf(a)
+    t2 = theta * theta
+    nonzero = 2.0 * ((1.0 + t2) * p - a * q) + t2 * (v / s_2) * _h_over_a2_from(a, p)  # N
+    psi_t = (1.0 - eps) * 2.0 * th.g + eps * nonzero
+    noise_t = s2 * jnp.exp(-x)
+    f1 = 1.0 - noise_t - psi_t / delta
+    g_a = (1.0 + a * a) * p - a * q
+    de1_dt = 2.0 * g_a + 2.0 * (v / s_2) * (t2 * p - a * q)
+    f1_x = noise_t - (eps / delta) * (de1_dt - nonzero)
+    dpsi_dtheta = -4.0 * (1.0 - eps) * (th.pdf - theta * th.tail) + 4.0 * eps * (theta * p - q * sr)
+    f1_theta = -dpsi_dtheta / delta
+    tau = jnp.exp(0.5 * x)
+    nnz = (1.0 - eps) * 2.0 * th.tail + eps * 2.0 * p
+    keep = 1.0 - nnz / delta
+    lam = theta * tau * keep
+    lam_x = 0.5 * lam + theta * tau * eps * q * a * v / (delta * s_2)
+    lam_theta = tau * keep + (2.0 * theta * tau / delta) * ((1.0 - eps) * th.pdf + eps * q * sr)
+    scale_f1 = 1.0 + noise_t + psi_t / delta
+    scale_lam = theta * tau * (1.0 + nnz / delta)
+    return _Eval(f1, f1_x, f1_theta, lam, lam_x, lam_theta, scale_f1, scale_lam)
 
 
-class _FixedPoint(NamedTuple):
-    tau2: jax.Array
+class _Solve(NamedTuple):
+    theta: jax.Array
+    x: jax.Array  # log tau*^2 (meaningless where recovered / not valid)
+    recovered: jax.Array  # tau* = 0 (noiseless exact recovery)
+    valid: jax.Array  # tau* finite
     status: jax.Array
     iterations: jax.Array
     residual: jax.Array
 
 
-def _fixed_point(theta, delta, eps, v, s2):
-    gap = ((delta - 1.0) + _one_minus_2g(theta)) / delta  # 1 - 2 g(theta) / alpha
-    finite = gap > 0
-    upper = (s2 + eps * v / delta) / jnp.where(finite, gap, 1.0)
-    # slope0 within 64 ulps of alpha counts as <= alpha: at the edge of the recovery interval (e.g.
-    # the basis-pursuit threshold, a root of slope0 = alpha) the positive root would be ~1e-30.
-    tol = 64.0 * jnp.finfo(jnp.result_type(delta)).eps
-    recovered = (s2 == 0) & (_slope0(theta, eps) <= delta * (1.0 + tol))
-    log_hi = jnp.log(upper) + math.log(4.0)
-    log_lo = jnp.where(s2 > 0, jnp.log(jnp.where(s2 > 0, s2, 1.0)), jnp.log(upper) - _NOISELESS_LOWER)
-    zero_part = (1.0 - eps) * 2.0 * g_function(theta)
-    res, _ = _root(_minus_G, log_lo, log_hi, (theta, zero_part, delta, eps, v, s2))
-    trivial = recovered | ~finite
-    tau2 = jnp.where(recovered, 0.0, jnp.where(finite, jnp.exp(res.root), jnp.inf))
-    return _FixedPoint(
-        tau2,
-        jnp.where(trivial, _OK, res.status),
-        jnp.where(trivial, 0, res.iterations),
-        jnp.where(trivial, 0.0, res.residual),
-    )
+def _newton_search(calibrate, delta, target, eps, v, s2, skip):
+    """Safeguarded Newton for the SE fixed point (``calibrate=False``: in ``x = log tau^2`` at the
+    threshold ``target``) or jointly for ``(threshold, x)`` at the l1_penalty ``target``.
+
+    One evaluation (values and analytic derivatives) per iteration, in one ``while_loop``:
+
+    - inner step (``x`` at a fixed threshold): Newton inside the bracket ``[x_lo, x_hi]`` (the sign of
+      ``F1`` moves its ends; it starts as ``[log noise, log 4U]``), bisection when Newton leaves it or
+      would not halve it;
+    - outer step (once the inner Newton step is below ``_INNER_TOL``): the 2-D Newton step on
+      ``(F1, l1_penalty(threshold, x) - target)``, i.e. Newton on the calibration with the total
+      derivative ``dlam/dthreshold`` at the linearised fixed point, kept inside the threshold bracket
+      ``(t_lo, t_hi)``: ``t_lo`` moves up at thresholds whose linearised calibration is below the
+      target (or where no positive finite fixed point exists: ``threshold <= threshold_min``, noiseless
+      recovery), ``t_hi`` down at those above; bisection (doubling while ``t_hi = inf``) otherwise.
+      ``x`` follows the step to first order and its bracket is reset for the new threshold.
+
+    Stops when, at a point where the inner step is below ``_INNER_TOL``, each residual is at the
+    rounding level of its terms (``16 eps`` times their sizes) or its Newton step is below ``xtol``
+    relative to ``max(1, |.|)`` (at a given threshold also when the bracket is that narrow); the
+    evaluated point is returned.  At most ``_SOLVER.max_iter`` evaluations.  Statuses: ``OK``,
+    ``NONFINITE`` (a NaN/inf residual at an admissible point), ``MAX_ITERATIONS``, ``NO_BRACKET``
+    (``max_iter`` reached with ``t_hi`` still infinite).
+    """
+    dtype = jnp.result_type(delta, float)
+    eps_m = float(jnp.finfo(dtype).eps)
+    xtol = max(_SOLVER.xtol, 4.0 * eps_m)
+    theta0 = target if not calibrate else (
+        jnp.where(delta < 1.0, jnp.sqrt(2.0 * jnp.log(1.0 / jnp.where(delta < 1.0, delta, 0.5))), 0.0)
+        + target / jnp.sqrt(s2 + eps * v / delta))
+    th0 = _theta_terms(theta0, delta, eps, v, s2)
+    special0 = ~th0.valid | th0.recovered
+    x0 = th0.log_hi - math.log(4.0)  # log U
+    done0 = skip | (special0 if not calibrate else jnp.zeros_like(skip))
+    zero = jnp.zeros_like(theta0)
+    i0 = jnp.asarray(0, jnp.int32)
+    st0 = dict(theta=theta0, x=x0, t_lo=zero, t_hi=zero + jnp.inf, x_lo=th0.log_lo, x_hi=th0.log_hi,
+               fresh=jnp.zeros_like(skip), it=i0, done=done0, bad=jnp.zeros_like(skip), res=zero)
+
+    def cond(st):
+        return (~st["done"]) & (st["it"] < _SOLVER.max_iter)
+
+    def body(st):
+        theta = st["theta"]
+        th = _theta_terms(theta, delta, eps, v, s2)
+        special = (~th.valid | th.recovered) if calibrate else jnp.zeros_like(th.valid)
+        fresh = st["fresh"]
+        x_lo = jnp.where(fresh, th.log_lo, st["x_lo"])
+        x_hi = jnp.where(fresh, th.log_hi, st["x_hi"])
+        x = jnp.where(jnp.isfinite(st["x"]), jnp.clip(st["x"], x_lo, x_hi), 0.5 * (x_lo + x_hi))
+        e = _evaluate(theta, x, th, delta, eps, v, s2)
+        # inner: x at this threshold
+        x_lo = jnp.where(e.f1 <= 0, x, x_lo)
+        x_hi = jnp.where(e.f1 > 0, x, x_hi)
+        dx = -e.f1 / e.f1_x
+        newton = x + dx
+        sane = jnp.isfinite(dx) & (e.f1_x > 0)  # F1 increases: a Newton step against that is rounding
+        inside = sane & (newton >= x_lo) & (newton <= x_hi) & (jnp.abs(dx) < 0.5 * (x_hi - x_lo))
+        x_inner = jnp.where(inside, newton, 0.5 * (x_lo + x_hi))
+        # converged: a Newton step below xtol, or a residual at the rounding level of its terms
+        tol_x = xtol * jnp.maximum(jnp.abs(x), 1.0)
+        ok_x = (jnp.abs(e.f1) <= 16.0 * eps_m * e.scale_f1) | (sane & (jnp.abs(dx) <= tol_x))
+        bad = ~special & ~(jnp.isfinite(e.f1) & jnp.isfinite(e.lam))
+        if not calibrate:
+            done = bad | ok_x | (x_hi - x_lo <= tol_x)
+            live = ~st["done"]
+            keep = lambda new, old: jnp.where(live, new, old)  # noqa: E731
+            return dict(theta=theta, x=keep(jnp.where(done, x, x_inner), st["x"]), t_lo=st["t_lo"], t_hi=st["t_hi"],
+                        x_lo=x_lo, x_hi=x_hi, fresh=fresh, it=st["it"] + live.astype(jnp.int32), done=st["done"] | done,
+                        bad=st["bad"] | (live & bad), res=keep(jnp.abs(e.f1), st["res"]))
+        # outer: the joint Newton step once the inner step is small
+        inner_ok = jnp.abs(dx) <= _INNER_TOL
+        r = e.lam - target + e.lam_x * dx  # calibration residual at the linearised fixed point
+        dx_dtheta = -e.f1_theta / e.f1_x
+        slope = e.lam_theta + e.lam_x * dx_dtheta
+        trusted = inner_ok & (jnp.abs(r) > 4.0 * jnp.abs(e.lam_x * dx))
+        left = special | (trusted & (r < 0))
+        right = ~special & trusted & (r > 0)
+        t_lo = jnp.where(left, jnp.maximum(theta, st["t_lo"]), st["t_lo"])
+        t_hi = jnp.where(right, jnp.minimum(theta, st["t_hi"]), st["t_hi"])
+        dtheta = -r / slope
+        cand = theta + dtheta
+        bounded = jnp.isfinite(t_hi)
+        ok_newton = (~special & jnp.isfinite(cand) & (slope > 0) & (cand >= t_lo) & (cand <= t_hi)
+                     & (~bounded | (jnp.abs(dtheta) < 0.5 * (t_hi - t_lo))) & (cand <= 2.0 * theta + 1.0))
+        fallback = jnp.where(bounded, 0.5 * (t_lo + t_hi), 2.0 * jnp.maximum(theta, t_lo) + 1.0)
+        outer = inner_ok | special
+        theta_new = jnp.where(outer, jnp.where(ok_newton, cand, fallback), theta)
+        x_joint = x + dx + dx_dtheta * (theta_new - theta)
+        x_new = jnp.where(outer, jnp.where(special, jnp.nan, x_joint), x_inner)
+        ok_theta = (jnp.abs(e.lam - target) <= 16.0 * eps_m * (target + e.scale_lam)) | (
+            jnp.isfinite(dtheta) & (slope > 0) & (jnp.abs(dtheta) <= xtol * jnp.maximum(jnp.abs(theta), 1.0)))
+        done = bad | (inner_ok & ~special & ok_x & ok_theta)
+        live = ~st["done"]
+        keep = lambda new, old: jnp.where(live & ~done, new, old)  # noqa: E731
+        return dict(theta=jnp.where(live & ~done, theta_new, jnp.where(live, theta, st["theta"])),
+                    x=jnp.where(live & ~done, x_new, jnp.where(live, x, st["x"])),
+                    t_lo=keep(t_lo, st["t_lo"]), t_hi=keep(t_hi, st["t_hi"]),
+                    x_lo=keep(x_lo, st["x_lo"]), x_hi=keep(x_hi, st["x_hi"]), fresh=keep(outer, st["fresh"]),
+                    it=st["it"] + live.astype(jnp.int32), done=st["done"] | done, bad=st["bad"] | (live & bad),
+                    res=jnp.where(live, jnp.abs(e.lam - target), st["res"]))
+
+    st = jax.lax.while_loop(cond, body, st0)
+    theta = st["theta"]
+    th = _theta_terms(theta, delta, eps, v, s2)
+    status = jnp.where(st["bad"], int(Status.NONFINITE), jnp.where(
+        st["done"], _OK, jnp.where(calibrate & ~jnp.isfinite(st["t_hi"]), int(Status.NO_BRACKET), int(Status.MAX_ITERATIONS))))
+    status = jnp.where(skip, _OK, status).astype(jnp.int32)
+    return _Solve(theta, st["x"], th.recovered, th.valid, status, st["it"], st["res"])
+
+
+@partial(jax.custom_jvp, nondiff_argnums=(0,))
+def _se_solve(calibrate, delta, target, eps, v, s2, skip):
+    """:func:`_newton_search` with implicit-function derivatives (the iterations are never
+    differentiated): ``d(threshold, x) = -J^{-1} dF`` with ``J`` the analytic Jacobian of
+    ``F = (F1, l1_penalty - target)`` at the root and ``dF`` its parameter derivative (``jax.jvp``);
+    at a given threshold ``dx = -dF1 / F1_x``.  Zero at the explicit branches (``tau* = 0``, ``inf``,
+    skipped points)."""
+    return _newton_search(calibrate, delta, target, eps, v, s2, skip)
+
+
+@_se_solve.defjvp
+def _se_solve_jvp(calibrate, primals, tangents):
+    delta, target, eps, v, s2, skip = primals
+    out = _se_solve(calibrate, *primals)
+    regular = (out.status == _OK) & out.valid & ~out.recovered & ~skip
+    theta = jnp.where(regular, out.theta, 1.0)
+    x = jnp.where(regular, out.x, 0.0)
+
+    def residuals(params):
+        d, lam, e, var, noise = params
+        th = theta if calibrate else lam
+        ev = _evaluate(th, x, _theta_terms(th, d, e, var, noise), d, e, var, noise)
+        return ev.f1, ev.lam - lam, ev
+
+    params = (delta, target, eps, v, s2)
+    (_, _, ev), (df1, dr, _) = jax.jvp(residuals, (params,), (tuple(tangents[:5]),))
+    if calibrate:
+        det = ev.f1_theta * ev.lam_x - ev.f1_x * ev.lam_theta
+        det = jnp.where(regular, det, 1.0)
+        dtheta = jnp.where(regular, (ev.f1_x * dr - ev.lam_x * df1) / det, 0.0)
+        dx = jnp.where(regular, (ev.lam_theta * df1 - ev.f1_theta * dr) / det, 0.0)
+    else:
+        dtheta = jnp.where(skip, 0.0, tangents[1])
+        dx = jnp.where(regular, -df1 / jnp.where(regular, ev.f1_x, 1.0), 0.0)
+    float0 = lambda a: np.zeros(np.shape(a), jax.dtypes.float0)  # noqa: E731
+    return out, _Solve(dtheta, dx, float0(out.recovered), float0(out.valid), float0(out.status),
+                       float0(out.iterations), jnp.zeros_like(out.residual))
 
 
 def _lambda_of(theta, tau2, delta, eps, v):
@@ -349,8 +551,7 @@ def _lambda_of(theta, tau2, delta, eps, v):
     return jnp.where((theta == 0) | (tau2 == 0), 0.0, jnp.where(finite, lam, -jnp.inf))
 
 
-def _observables(theta, fp: _FixedPoint, delta, eps, v):
-    tau2 = fp.tau2
+def _observables(theta, tau2, delta, eps, v):
     finite = jnp.isfinite(tau2)
     zero = tau2 == 0
     t = jnp.where(finite & ~zero, tau2, 1.0)
@@ -362,18 +563,11 @@ def _observables(theta, fp: _FixedPoint, delta, eps, v):
 
 
 def _threshold_point(delta, theta, eps, v, s2):
-    fp = _fixed_point(theta, delta, eps, v, s2)
-    mse, nnz, train = _observables(theta, fp, delta, eps, v)
-    lam = _lambda_of(theta, fp.tau2, delta, eps, v)
-    return mse, nnz, train, fp.tau2, theta, lam, fp.status, fp.iterations, fp.residual
-
-
-def _calibration_f(theta, args):
-    """``l1_penalty(threshold) - lam`` and, as auxiliary output, the fixed point there."""
-    delta, eps, v, s2, lam = args
-    fp = _fixed_point(theta, delta, eps, v, s2)
-    aux = (fp.tau2, fp.status.astype(fp.tau2.dtype), fp.iterations.astype(fp.tau2.dtype), fp.residual)
-    return _lambda_of(theta, fp.tau2, delta, eps, v) - lam, aux
+    sol = _se_solve(False, delta, theta, eps, v, s2, jnp.zeros(jnp.shape(theta), bool))
+    tau2 = jnp.where(sol.recovered, 0.0, jnp.where(sol.valid, jnp.exp(jnp.where(sol.valid, sol.x, 0.0)), jnp.inf))
+    mse, nnz, train = _observables(theta, tau2, delta, eps, v)
+    lam = jnp.where(sol.status == _OK, _lambda_of(theta, tau2, delta, eps, v), jnp.nan)
+    return mse, nnz, train, tau2, theta, lam, sol.status, sol.iterations, sol.residual
 
 
 def _dslope0(t, e):
@@ -394,34 +588,25 @@ def _noiseless_min_l1_threshold(delta, eps):
     return upper.root, recovered, _first_failure(star.status, upper.status)
 
 
-def _l1_point(delta, lam, eps, v, s2):
+def _l1_point(delta, lam, eps, v, s2, t2, noiseless_recovered, status_t2):
     below = delta < 1.0
     least_squares = (~below) & (lam == 0)
-    t2, noiseless_recovered, status_t2 = _noiseless_min_l1_threshold(delta, eps)
     basis_pursuit_exact = below & (lam == 0) & (s2 == 0) & noiseless_recovered
     explicit = least_squares | basis_pursuit_exact
-
-    # Calibration bracket: just above threshold_min (l1_penalty -> -inf there for alpha < 1), or
-    # threshold = 0 (l1_penalty = 0) for alpha >= 1; the upper end is found by doubling.
-    # (The bracket does not move the root: no derivatives flow through it.)
-    tmin, status_min, _, _ = _threshold_min_point(jax.lax.stop_gradient(delta))
-    lo = jnp.where(below, tmin + _LOWER_OFFSET * jnp.maximum(tmin, 1e-3), 0.0)
-    hi0 = jax.lax.stop_gradient(lo + 1.0 + lam / jnp.sqrt(s2 + eps * v / delta))
-    cal, (tau2_cal, status_fp, it_cal, _) = _root(_calibration_f, lo, hi0, (delta, eps, v, s2, lam))
+    sol = _se_solve(True, delta, lam, eps, v, s2, explicit)
 
     # Least squares (alpha >= 1, l1_penalty = 0): tau^2 = noise alpha / (alpha - 1) in closed form
     # (inf at alpha = 1 with noise; 0 without noise).  Noiseless basis pursuit below the
     # transition: tau = 0 exactly (t2 is a root of slope0 = alpha: the boundary of recovery).
     over = delta > 1.0
     tau2_ls = jnp.where(over, s2 * delta / jnp.where(over, delta - 1.0, 1.0), jnp.where(s2 > 0, jnp.inf, 0.0))
-    theta = jnp.where(least_squares, 0.0, jnp.where(basis_pursuit_exact, t2, cal.root))
-    tau2 = jnp.where(least_squares, tau2_ls, jnp.where(basis_pursuit_exact, 0.0, tau2_cal))
-    status_cal = _first_failure(cal.status, status_min, status_fp.astype(jnp.int32))
-    status = jnp.where(least_squares, _OK, jnp.where(basis_pursuit_exact, status_t2, status_cal))
-    iterations = jnp.where(explicit, 0, cal.iterations + it_cal.astype(jnp.int32))
-    residual = jnp.where(explicit, 0.0, cal.residual)
-    fp = _FixedPoint(tau2, status, iterations, residual)
-    mse, nnz, train = _observables(theta, fp, delta, eps, v)
+    theta = jnp.where(least_squares, 0.0, jnp.where(basis_pursuit_exact, t2, sol.theta))
+    tau2 = jnp.where(least_squares, tau2_ls, jnp.where(basis_pursuit_exact, 0.0, jnp.exp(sol.x)))
+    status = jnp.where(least_squares, _OK, jnp.where(basis_pursuit_exact, status_t2, sol.status))
+    iterations = jnp.where(explicit, 0, sol.iterations)
+    residual = jnp.where(explicit, 0.0, sol.residual)
+    mse, nnz, train = _observables(theta, tau2, delta, eps, v)
+    theta = jnp.where(status == _OK, theta, jnp.nan)
     return mse, nnz, train, tau2, theta, lam, status, iterations, residual
 
 
@@ -430,15 +615,28 @@ def _l1_point(delta, lam, eps, v, s2):
 
 
 def _assemble(mse, nnz, train, tau2, theta, lam, status, iterations, residual):
+    failed = status != _OK  # a point whose solve failed is NaN (its status says why)
+    mse, nnz, train, tau2 = (jnp.where(failed, jnp.nan, f) for f in (mse, nnz, train, tau2))
     return LassoTheory(mse, nnz, train, tau2, theta, lam, Diagnostics(status.astype(jnp.int32), iterations, residual))
 
 
 def _threshold_kernel(alpha, theta, eps, v, s2):
-    return _assemble(*map_points(_threshold_point, (alpha, theta, eps, v, s2)))
+    return _assemble(*map_points(_threshold_point, (alpha, theta, eps, v, s2), work_per_point=_WORK_PER_POINT))
 
 
 def _l1_kernel(alpha, lam, eps, v, s2):
-    return _assemble(*map_points(_l1_point, (alpha, lam, eps, v, s2)))
+    # The noiseless basis-pursuit threshold (two root searches) only when some point needs it.
+    need = (lam == 0) & (s2 == 0) & (alpha < 1.0)
+
+    def noiseless(_):
+        return map_points(_noiseless_min_l1_threshold, (alpha, eps))
+
+    def none(_):
+        return jnp.zeros_like(alpha), jnp.zeros(alpha.shape, bool), jnp.full(alpha.shape, _OK, jnp.int32)
+
+    t2, recovered, status = jax.lax.cond(jnp.any(need), noiseless, none, None)
+    points = (alpha, lam, eps, v, s2, t2, recovered, status.astype(jnp.int32))
+    return _assemble(*map_points(_l1_point, points, work_per_point=_WORK_PER_POINT))
 
 
 class _ThresholdMin(NamedTuple):
