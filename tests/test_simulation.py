@@ -16,10 +16,13 @@ import textwrap
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.kernel_ridge import KernelRidge
 from sklearn.linear_model import Ridge
 
 from overparam_theory import compare, kernel, ridge, spectra
+from overparam_theory.ridge._sampling import padding_ratio, sample_buckets
 from overparam_theory.ridge._simulation import fit_matrix
 
 import jax
@@ -45,6 +48,46 @@ def test_min_norm_interpolator_is_pseudoinverse():
     with jax.enable_x64(True):
         ours = np.asarray(ridge.fit_ridge(jnp.asarray(X), jnp.asarray(y), 0.0))
     np.testing.assert_allclose(ours, np.linalg.pinv(X) @ y, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("n,n_pad,d", [(30, 50, 70), (80, 120, 70), (70, 90, 70)])
+@pytest.mark.parametrize("lam", [0.0, 0.3])
+def test_zero_padded_fit_is_the_same_estimator(n, n_pad, d, lam):
+    """A design padded with zero rows (one compiled program per bucket of sample sizes) gives
+    the estimator and the linear map of the unpadded design."""
+    rng = np.random.default_rng(4)
+    X, y = rng.standard_normal((n, d)), rng.standard_normal((n, 2))
+    Xp, yp = np.zeros((n_pad, d)), np.zeros((n_pad, 2))
+    Xp[:n], yp[:n] = X, y
+    with jax.enable_x64(True):
+        ref = np.asarray(ridge.fit_ridge(jnp.asarray(X), jnp.asarray(y), lam))
+        padded = np.asarray(ridge.fit_ridge(jnp.asarray(Xp), jnp.asarray(yp), lam, n))
+        A = np.asarray(fit_matrix(jnp.asarray(X), lam))
+        Ap = np.asarray(fit_matrix(jnp.asarray(Xp), lam, n))
+    np.testing.assert_allclose(padded, ref, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(Ap[:, :n], A, rtol=1e-9, atol=1e-12)
+    np.testing.assert_array_equal(Ap[:, n:], 0.0)
+
+
+@given(dim=st.integers(1, 5000), alpha=st.lists(st.floats(1e-3, 20.0), min_size=1, max_size=20))
+@settings(max_examples=200, deadline=None)
+def test_sample_buckets_cover_without_crossing_dim(dim, alpha):
+    n = np.maximum(1, np.rint(np.asarray(alpha) * dim).astype(int))
+    b = sample_buckets(n, dim)
+    assert np.all(b >= n)
+    assert np.all((b < dim) == (n < dim))  # a bucket's estimator form (dual/primal) is that of its sizes
+    assert np.all(b <= np.ceil(n * padding_ratio(dim)))
+
+
+def test_simulation_compiles_once_per_bucket():
+    """15 sample sizes at d = 200 (the README's main job) share 6 compiled programs."""
+    from overparam_theory.ridge._simulation import _run_group
+
+    alpha = np.linspace(0.2, 3, 15)
+    assert np.unique(sample_buckets(np.rint(alpha * 200).astype(int), 200)).size == 6
+    _run_group.clear_cache()
+    ridge.simulate(alpha=alpha, ridge=1e-3, noise=0.25, dim=200, n_seeds=2, seed=0)
+    assert _run_group._cache_size() == 6
 
 
 def test_kernel_ridge_matches_sklearn():

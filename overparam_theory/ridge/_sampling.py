@@ -10,6 +10,7 @@ teacher ``beta`` is a uniform direction with ``||beta||^2 = signal`` (isotropic)
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import jax
@@ -68,20 +69,53 @@ def finite_design(alpha, signal, spectrum, teacher_power, shape, dim) -> Design:
     return Design(isotropic, sqrt_eig, amp, signal_b, n_b)
 
 
+def padding_ratio(dim: int) -> float:
+    """Largest factor by which :func:`sample_buckets` pads a sample size at dimension ``dim``:
+    2 up to ``dim = 400``, then ``1 + 400/dim`` down to 1.1.  At small ``dim`` compiling a
+    program (about a second) costs more than running it on twice the rows; at large ``dim`` the
+    solves dominate and the buckets get finer."""
+    return 1.0 + min(1.0, max(0.1, 400.0 / dim))
+
+
+def sample_buckets(n_samples, dim: int) -> np.ndarray:
+    """The padded sample size of every point (same shape as ``n_samples``).
+
+    Simulations compile one program per sample size; rounding every ``n`` up to a bucket lets
+    one program serve a range of sizes (the rows past ``n`` are zero and masked:
+    :func:`~overparam_theory.numerics.linalg.ridge_solve`).  Buckets are geometric with ratio
+    :func:`padding_ratio` and never cross ``dim``: below it they count down from ``dim - 1``
+    (``ceil((dim - 1)/r^k)``), from it they count up (``ceil(dim r^k)``), so that a bucket's
+    estimator form (dual below ``dim``, primal from it) is that of every size it holds.
+    """
+    n_samples = np.asarray(n_samples, dtype=int)
+    ratio = padding_ratio(dim)
+    below = {math.ceil((dim - 1) / ratio**k) for k in range(int(math.log(max(dim - 1, 1)) / math.log(ratio)) + 2)}
+    top = max(int(n_samples.max(initial=dim)), dim)
+    above = {math.ceil(dim * ratio**k) for k in range(int(math.log(top / dim) / math.log(ratio)) + 2)}
+    candidates = np.array(sorted({b for b in below if 1 <= b < dim} | above))
+    return candidates[np.searchsorted(candidates, n_samples, side="left")]
+
+
 def draw(key, signal, sqrt_eig, teacher_amp, n, isotropic_teacher):
     """One seed's ``(X (n, d), beta (d,), E beta_j^2 (d,), z (n,))``; the label noise is
-    ``sqrt(noise) z``."""
+    ``sqrt(noise) z``.
+
+    All Gaussians come from one ``jax.random.normal`` call, sliced: each call compiles its own
+    copy of the counter-based generator, and three calls took three times as long to compile
+    (the dominant cost of a small simulation's first call).  The teacher's random signs
+    (``teacher_power``) are the signs of their Gaussians.
+    """
     d = sqrt_eig.shape[0]
-    k_x, k_b, k_e = jax.random.split(key, 3)
-    X = jax.random.normal(k_x, (n, d)) * sqrt_eig
+    z = jax.random.normal(key, (n * d + d + n,))
+    X = z[: n * d].reshape(n, d) * sqrt_eig
+    g = z[n * d : n * d + d]
     if isotropic_teacher:
-        g = jax.random.normal(k_b, (d,))
         beta = jnp.sqrt(signal) * g / jnp.linalg.norm(g)
         beta_second_moment = jnp.full((d,), signal / d)
     else:
-        beta = teacher_amp * jax.random.rademacher(k_b, (d,), dtype=X.dtype)
+        beta = teacher_amp * jnp.where(g < 0, -1.0, 1.0)
         beta_second_moment = teacher_amp**2
-    return X, beta, beta_second_moment, jax.random.normal(k_e, (n,))
+    return X, beta, beta_second_moment, z[n * d + d :]
 
 
 def map_points(one, keys, point_params, shared, devices):

@@ -13,7 +13,10 @@ design:
     variance = ||beta_hat - beta_hat_0||_Sigma^2,  train_error = (1/n)||y - X beta_hat||^2,
 
 whose means over designs and noise are the quantities of :func:`~overparam_theory.ridge.theory`
-(exactly so for bias and variance, whose cross term averages to zero).  With
+(exactly so for bias and variance, whose cross term averages to zero).  Sample sizes are rounded
+up to buckets (:func:`~overparam_theory.ridge._sampling.sample_buckets`) and the design is padded
+with masked zero rows, so that one compiled program serves every ``n`` of a bucket; the estimator
+is exactly the unpadded one.  With
 ``conditional=True`` each seed instead reports the exact conditional expectations given the
 design (see :func:`simulate`).
 """
@@ -31,9 +34,9 @@ from .._montecarlo import resolve_devices, run_grid
 from .._precision import precision
 from .._results import Estimate, estimate
 from .._spec import validated
-from ..numerics.linalg import ridge_solve
+from ..numerics.linalg import dual_gram, padded_rows, ridge_solve
 from ._params import PARAMS
-from ._sampling import draw, finite_design, map_points
+from ._sampling import draw, finite_design, map_points, sample_buckets
 from ._theory import resolve_teacher
 
 
@@ -53,57 +56,63 @@ class RidgeSimulation(NamedTuple):
     dim: int
 
 
-def fit_ridge(X, y, ridge):
+def fit_ridge(X, y, ridge, n_rows=None):
     """Ridge estimator ``argmin_b (1/n)||y - X b||^2 + ridge ||b||^2`` (min-norm at ``ridge=0``).
 
     Uses the smaller Gram matrix (:func:`overparam_theory.numerics.linalg.ridge_solve`).
     ``y`` may hold several right-hand sides as columns.  scikit-learn's
-    ``Ridge(alpha=n * ridge, fit_intercept=False)`` is the same estimator.
+    ``Ridge(alpha=n * ridge, fit_intercept=False)`` is the same estimator.  ``n_rows``: the
+    number of real samples when ``X`` and ``y`` are padded with zero rows past it.
     """
-    return ridge_solve(X, y, ridge)
+    return ridge_solve(X, y, ridge, n_rows)
 
 
-def fit_matrix(X, ridge):
-    """The linear map ``A`` with ``beta_hat = A y`` (``d x n``) for :func:`fit_ridge`."""
-    n, d = X.shape
-    if n >= d:
+def fit_matrix(X, ridge, n_rows=None):
+    """The linear map ``A`` with ``beta_hat = A y`` (``d x n``) for :func:`fit_ridge`
+    (``n_rows``: real samples of a zero-padded ``X``, as in
+    :func:`~overparam_theory.numerics.linalg.ridge_solve`)."""
+    n_pad, d = X.shape
+    n = n_pad if n_rows is None else n_rows
+    if n_pad >= d:
         gram = X.T @ X / n + ridge * jnp.eye(d, dtype=X.dtype)
         return jnp.linalg.solve(gram, X.T / n)
-    gram = X @ X.T / n + ridge * jnp.eye(n, dtype=X.dtype)
-    return X.T @ jnp.linalg.solve(gram, jnp.eye(n, dtype=X.dtype) / n)
+    return X.T @ jnp.linalg.solve(dual_gram(X, ridge, n_rows), jnp.eye(n_pad, dtype=X.dtype) / n)
 
 
-def _one_seed(key, ridge, noise, signal, sqrt_eig, teacher_amp, *, n, isotropic_teacher, conditional):
-    X, beta, beta2, eps = draw(key, signal, sqrt_eig, teacher_amp, n, isotropic_teacher)
+def _one_seed(key, n, ridge, noise, signal, sqrt_eig, teacher_amp, *, n_pad, isotropic_teacher, conditional):
+    # n real samples in an (n_pad, d) design whose rows past n are zero (sample_buckets).
+    X, beta, beta2, eps = draw(key, signal, sqrt_eig, teacher_amp, n_pad, isotropic_teacher)
+    rows = padded_rows(n, n_pad)
+    X, eps = X * rows[:, None], eps * rows
     eig = sqrt_eig**2
     if conditional:
         # Exact expectations over the label noise and the teacher's random direction/signs
         # given X: E beta beta^T = diag(beta2), E eps eps^T = noise I.
-        A = fit_matrix(X, ridge)
+        A = fit_matrix(X, ridge, n)
         M = A @ X - jnp.eye(X.shape[1], dtype=X.dtype)  # beta_hat_0 - beta = M beta
         bias = jnp.sum(beta2 * jnp.sum(eig[:, None] * M * M, axis=0))
         variance = noise * jnp.sum(eig[:, None] * A * A)
-        R = jnp.eye(n, dtype=X.dtype) - X @ A  # training residual map y -> y - X beta_hat
+        R = (jnp.eye(n_pad, dtype=X.dtype) - X @ A) * rows[:, None]  # residual map y -> y - X beta_hat
         RX = R @ X
         train = (jnp.sum(beta2 * jnp.sum(RX * RX, axis=0)) + noise * jnp.sum(R * R)) / n
         return {"excess_risk": bias + variance, "bias": bias, "variance": variance, "train_error": train}
     clean = X @ beta
     y = clean + jnp.sqrt(noise) * eps
-    b = fit_ridge(X, jnp.stack([y, clean], axis=1), ridge)
+    b = fit_ridge(X, jnp.stack([y, clean], axis=1), ridge, n)
     b_noisy, b_clean = b[:, 0], b[:, 1]
     sigma_norm = lambda v: jnp.sum(eig * v * v)
     return {
         "excess_risk": sigma_norm(b_noisy - beta),
         "bias": sigma_norm(b_clean - beta),
         "variance": sigma_norm(b_noisy - b_clean),
-        "train_error": jnp.mean((y - X @ b_noisy) ** 2),
+        "train_error": jnp.sum((y - X @ b_noisy) ** 2) / n,  # padded rows: y = 0, X b = 0
     }
 
 
 @partial(jax.jit, static_argnames=("size", "isotropic_teacher", "conditional", "devices"))
-def _run_group(keys, ridge, noise, signal, sqrt_eig, teacher_amp, *, size, isotropic_teacher, conditional, devices):
-    one = partial(_one_seed, n=size, isotropic_teacher=isotropic_teacher, conditional=conditional)
-    return map_points(one, keys, (ridge, noise, signal), (sqrt_eig, teacher_amp), devices)
+def _run_group(keys, n, ridge, noise, signal, sqrt_eig, teacher_amp, *, size, isotropic_teacher, conditional, devices):
+    one = partial(_one_seed, n_pad=size, isotropic_teacher=isotropic_teacher, conditional=conditional)
+    return map_points(one, keys, (n, ridge, noise, signal), (sqrt_eig, teacher_amp), devices)
 
 
 @validated(PARAMS, "simulate")
@@ -141,8 +150,8 @@ def simulate(
     with precision("float64"):
         out = run_grid(
             partial(_run_group, sqrt_eig=jnp.asarray(design.sqrt_eig), teacher_amp=jnp.asarray(design.teacher_amp)),
-            design.n_samples.ravel(),
-            (ridge_b, noise_b, design.signal.ravel()),
+            sample_buckets(design.n_samples.ravel(), dim),
+            (design.n_samples.ravel(), ridge_b, noise_b, design.signal.ravel()),
             seed=seed,
             n_seeds=n_seeds,
             label="ridge.simulate",
