@@ -15,6 +15,25 @@ from __future__ import annotations
 import ast
 import importlib
 import sys
+import types
+
+# package -> {name: attribute} of public names that are attributes of a same-named submodule
+# (``from .compare import compare as compare``)
+_SHADOWED: dict[str, dict[str, str]] = {}
+
+
+class _LazyPackage(types.ModuleType):
+    """A package whose public name can be shadowed by its own submodule: the import system binds
+    ``package.compare`` to the *module* ``package.compare`` once something imports it (e.g.
+    ``from overparam_theory.compare import z_scores``), and a later
+    ``from overparam_theory import compare`` would get the module instead of the function.  The
+    function wins, as it did with an eager ``from .compare import compare`` in ``__init__``."""
+
+    def __setattr__(self, name, value):
+        attribute = _SHADOWED.get(self.__name__, {}).get(name)
+        if attribute is not None and isinstance(value, types.ModuleType) and value.__name__ == f"{self.__name__}.{name}":
+            value = getattr(value, attribute)
+        super().__setattr__(name, value)
 
 
 def _is_type_checking(test: ast.expr) -> bool:
@@ -49,6 +68,11 @@ def lazy_names(package: str) -> dict:
 def attach(package: str):
     """``(__getattr__, __dir__, names)`` for ``package`` (call it at the end of its ``__init__``)."""
     names = lazy_names(package)
+    _SHADOWED[package] = {
+        name: attribute for name, (origin, attribute) in names.items() if attribute is not None and origin == "." + name
+    }
+    if _SHADOWED[package]:
+        sys.modules[package].__class__ = _LazyPackage
 
     def __getattr__(name: str):
         if name not in names:

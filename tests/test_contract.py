@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 
 import jax
 import jax.numpy as jnp
@@ -293,3 +295,16 @@ def test_every_lazily_exported_name_resolves():
     for spec in ot.SPECS.values():  # a deferred theory / simulate is the package's public function
         assert spec.theory.resolve() is ot.MODELS[spec.name].theory
         assert spec.simulate.resolve() is ot.MODELS[spec.name].simulate
+
+
+def test_a_submodule_import_does_not_shadow_a_public_function():
+    """``from overparam_theory.compare import z_scores`` binds the *module* ``compare`` to the
+    package (the import system does); ``overparam_theory.compare`` must stay the function, in a
+    fresh process where nothing resolved it before."""
+    code = (
+        "from overparam_theory.compare import z_scores\n"
+        "from overparam_theory import compare\n"
+        "import overparam_theory as ot\n"
+        "assert callable(compare) and compare is ot.compare and compare.__module__ == 'overparam_theory.compare'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
