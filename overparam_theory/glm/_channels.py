@@ -32,6 +32,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .. import _draws as draws
 from ..numerics.gaussian import normal_cdf, normal_panel_rule, normal_pdf
 from ._params import CLASSIFIERS, TEACHERS
 
@@ -156,19 +157,19 @@ def _half_line_nodes():
     return jnp.asarray(nodes), jnp.asarray(weights)
 
 
-def sample_labels(key, channel_kind: str, z, noise, flip):
-    """Draw labels for teacher fields ``z`` (any shape) from the channel (for the simulator)."""
-    k_noise, k_flip = jax.random.split(key)
+def sample_labels(channel_kind: str, z, noise, flip, g_noise, g_flip):
+    """Labels for teacher fields ``z`` (any shape) from the channel (for the simulator), given
+    independent standard Gaussians ``g_noise`` and ``g_flip`` of ``z``'s shape (the channel noise:
+    Gaussian, or logistic by inverse-CDF transform, :mod:`overparam_theory._draws`; the flips)."""
     if channel_kind == "linear":
-        return z + jnp.sqrt(noise) * jax.random.normal(k_noise, z.shape, z.dtype)
+        return z + jnp.sqrt(noise) * g_noise
     if channel_kind == "sign":
         pre = z
     elif channel_kind == "probit":
-        pre = z + jnp.sqrt(noise) * jax.random.normal(k_noise, z.shape, z.dtype)
+        pre = z + jnp.sqrt(noise) * g_noise
     elif channel_kind == "logistic":
-        pre = z + _logistic_scale(noise) * jax.random.logistic(k_noise, z.shape, z.dtype)
+        pre = z + _logistic_scale(noise) * draws.logistic(g_noise)
     else:
         raise ValueError(f"teacher must be one of {TEACHERS}, got {channel_kind!r}")
     y = jnp.where(pre > 0, 1.0, -1.0).astype(z.dtype)
-    flips = jax.random.uniform(k_flip, z.shape, z.dtype) < flip
-    return jnp.where(flips, -y, y)
+    return jnp.where(draws.bernoulli(g_flip, flip), -y, y)

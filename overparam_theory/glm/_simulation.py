@@ -30,6 +30,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .. import _draws as draws
 from .._montecarlo import seed_batched
 from .._results import Estimate
 from .._spec import validated
@@ -66,18 +67,16 @@ _OBSERVABLES = ("test_error", "clean_test_error", "test_loss", "train_loss", "tr
 
 def _one_seed(key, alpha_unused, ridge, noise, flip, rho, sqrt_eig, level_amp, *, n, loss, teacher, hard_margin):
     d = sqrt_eig.shape[0]
-    k_x, k_w, k_s, k_e, k_y = jax.random.split(key, 5)
-    X = jax.random.normal(k_x, (n, d)) * sqrt_eig
+    X, g, g_extra, g_noise, g_flip = draws.standard_normals(key, (n, d), (d,), (n,), (n,), (n,))
+    X = X * sqrt_eig
     if level_amp is None:
-        g = jax.random.normal(k_w, (d,))
         w_star = jnp.sqrt(rho * d) * g / jnp.linalg.norm(g)
         extra = jnp.zeros(())
     else:
-        signs = jnp.where(jax.random.bernoulli(k_w, 0.5, (d,)), 1.0, -1.0)
-        w_star = level_amp * signs
+        w_star = level_amp * draws.signs(g)
         extra = jnp.maximum(rho - jnp.sum((sqrt_eig * w_star) ** 2) / d, 0.0)
-    z = X @ w_star / math.sqrt(d) + jnp.sqrt(extra) * jax.random.normal(k_e, (n,))
-    y = sample_labels(k_y, teacher, z, noise, flip)
+    z = X @ w_star / math.sqrt(d) + jnp.sqrt(extra) * g_extra
+    y = sample_labels(teacher, z, noise, flip, g_noise, g_flip)
     fit_result = fit(X, y, ridge, loss=loss, hard_margin=hard_margin)
     w = fit_result.weights
     cov_w = sqrt_eig**2 * w

@@ -20,6 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .. import _draws as draws
 from .._montecarlo import resolve_devices, run_grid, seed_batched
 from .._precision import precision
 from .._results import Estimate, estimate
@@ -49,11 +50,10 @@ def fit_kernel_ridge(gram, y, ridge):
 
 
 def _one_seed(key, ridge, noise, eig, v, *, n):
-    k_z, k_e = jax.random.split(key)
-    Z = jax.random.normal(k_z, (n, eig.shape[0]))
+    Z, g_noise = draws.standard_normals(key, (n, eig.shape[0]), (n,))
     gram = (Z * eig) @ Z.T
     clean = Z @ v
-    y = clean + jnp.sqrt(noise) * jax.random.normal(k_e, (n,))
+    y = clean + jnp.sqrt(noise) * g_noise
     dual = fit_kernel_ridge(gram, jnp.stack([y, clean], axis=1), ridge)
     coef = eig[:, None] * (Z.T @ dual)
     c_noisy, c_clean = coef[:, 0], coef[:, 1]

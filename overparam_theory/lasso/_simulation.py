@@ -24,6 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .. import _draws as draws
 from .._montecarlo import resolve_devices, run_grid, seed_batched
 from .._precision import precision
 from .._results import Estimate, estimate
@@ -179,10 +180,10 @@ def _fit_lasso(A, y, lam, tol, max_iter, *, lanczos_steps):
 
 
 def _one_seed(key, lam, eps, v, s2, tol, max_iter, *, n, dim):
-    k_a, k_b, k_g, k_w = jax.random.split(key, 4)
-    A = jax.random.normal(k_a, (n, dim)) / math.sqrt(n)
-    x0 = jnp.where(jax.random.bernoulli(k_b, eps, (dim,)), jnp.sqrt(v) * jax.random.normal(k_g, (dim,)), 0.0)
-    y = A @ x0 + jnp.sqrt(s2) * jax.random.normal(k_w, (n,))
+    A, g_support, g_value, g_noise = draws.standard_normals(key, (n, dim), (dim,), (dim,), (n,))
+    A = A / math.sqrt(n)
+    x0 = jnp.where(draws.bernoulli(g_support, eps), jnp.sqrt(v) * g_value, 0.0)
+    y = A @ x0 + jnp.sqrt(s2) * g_noise
     fit = _fit_lasso(A, y, lam, tol, max_iter, lanczos_steps=32)
     x = fit.coef
     err = x - x0

@@ -29,6 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .. import _draws as draws
 from .._montecarlo import seed_batched
 from .._results import Estimate
 from .._spec import validated
@@ -68,11 +69,10 @@ _OBSERVABLES = ("test_error", "train_loss", "train_error", "m", "q", "bias", "co
 
 
 def _one_seed(key, ridge, noise, rho, *, n, d, loss, intercept, hard_margin):
-    k_y, k_v, k_z = jax.random.split(key, 3)
-    y = jnp.where(jax.random.bernoulli(k_y, rho, (n,)), 1.0, -1.0)
-    g = jax.random.normal(k_v, (d,))
+    g_y, g, Z = draws.standard_normals(key, (n,), (d,), (n, d))
+    y = jnp.where(draws.bernoulli(g_y, rho), 1.0, -1.0)
     v = math.sqrt(d) * g / jnp.linalg.norm(g)
-    X = y[:, None] * v[None, :] / math.sqrt(d) + jnp.sqrt(noise) * jax.random.normal(k_z, (n, d))
+    X = y[:, None] * v[None, :] / math.sqrt(d) + jnp.sqrt(noise) * Z
     res = fit(X, y, ridge, loss=loss, intercept=intercept, hard_margin=hard_margin, tol=_FIT_TOL)
     w, b = res.weights, res.bias
     m = w @ v / d
