@@ -17,6 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .. import _draws as draws
 from .._montecarlo import seed_batched
 
 
@@ -98,24 +99,18 @@ def sample_buckets(n_samples, dim: int) -> np.ndarray:
 
 def draw(key, signal, sqrt_eig, teacher_amp, n, isotropic_teacher):
     """One seed's ``(X (n, d), beta (d,), E beta_j^2 (d,), z (n,))``; the label noise is
-    ``sqrt(noise) z``.
-
-    All Gaussians come from one ``jax.random.normal`` call, sliced: each call compiles its own
-    copy of the counter-based generator, and three calls took three times as long to compile
-    (the dominant cost of a small simulation's first call).  The teacher's random signs
-    (``teacher_power``) are the signs of their Gaussians.
-    """
+    ``sqrt(noise) z``.  All from one Gaussian draw (:mod:`overparam_theory._draws`); the
+    teacher's random signs (``teacher_power``) are the signs of their Gaussians."""
     d = sqrt_eig.shape[0]
-    z = jax.random.normal(key, (n * d + d + n,))
-    X = z[: n * d].reshape(n, d) * sqrt_eig
-    g = z[n * d : n * d + d]
+    X, g, z = draws.standard_normals(key, (n, d), (d,), (n,))
+    X = X * sqrt_eig
     if isotropic_teacher:
         beta = jnp.sqrt(signal) * g / jnp.linalg.norm(g)
         beta_second_moment = jnp.full((d,), signal / d)
     else:
-        beta = teacher_amp * jnp.where(g < 0, -1.0, 1.0)
+        beta = teacher_amp * draws.signs(g)
         beta_second_moment = teacher_amp**2
-    return X, beta, beta_second_moment, z[n * d + d :]
+    return X, beta, beta_second_moment, z
 
 
 def map_points(one, keys, point_params, shared, devices):
