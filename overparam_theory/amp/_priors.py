@@ -61,6 +61,15 @@ def _switch_radius(Sigma, sparsity, nonzero_variance):
     return jnp.where(eps >= 1, 0.0, r0), width
 
 
+def gaussian_prior_moments(q_hat, nonzero_variance):
+    """:func:`prior_moments` of the Gaussian prior ``N(0, v)`` (``sparsity = 1``) in closed form:
+    ``q = v^2 q_hat/(1 + v q_hat)``, ``mmse = v/(1 + v q_hat)``,
+    ``psi_0 = (v q_hat - log(1 + v q_hat))/2`` (``E r^2 = v + Sigma`` in ``log Z0``)."""
+    v = nonzero_variance
+    vq = v * q_hat
+    return v * vq / (1.0 + vq), v / (1.0 + vq), 0.5 * (vq - jnp.log1p(vq))
+
+
 def prior_moments(q_hat, sparsity, nonzero_variance):
     """SE prior side at SNR ``q_hat``: ``(q, mmse, psi_0)``.
 
