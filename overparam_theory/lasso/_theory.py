@@ -118,14 +118,15 @@ RESULT_FIELDS = tuple(f.name for f in FIELDS)
 
 _INV_SQRT_2 = 1.0 / math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
-_LOWER_OFFSET = 1e-10  # the calibration bracket starts at threshold_min + 1e-10 max(threshold_min, 1e-3)
 _NOISELESS_LOWER = 460.0  # noiseless tau^2 bracket starts at U exp(-460) ~ 1e-200 U
 _MIN_BUCKET = 8  # grids are padded to >= 8 points (one compiled program for small grids)
 _SOLVER = Bracketed(xtol=1e-14, max_iter=300)  # every root search (fixed point, calibration, thresholds)
 # numerics.batching.map_points: batches of 2^16 / 256 = 256 points on CPU (wide enough to vectorise; a
 # slow point, e.g. noiseless with a tiny l1_penalty, ~100 steps, holds up its batch only), the whole grid on accelerators
 _WORK_PER_POINT = 256
-_INNER_TOL = 1e-2  # joint (threshold, log tau^2) Newton steps once the inner Newton step in log tau^2 is below this
+_INNER_TOL = 0.1  # joint (threshold, log tau^2) Newton steps once the inner Newton step in log tau^2 is below this
+_ROUNDING = 32.0  # a residual below _ROUNDING eps times the sum of its terms' sizes is zero to rounding
+_STALL_STEP = 1e-10  # a relative Newton step that stops halving below this is at the rounding level
 _OK = int(Status.OK)
 _DTYPE = next(p for p in PARAMS if p.name == "dtype" and p.role == "theory")
 
@@ -363,7 +364,8 @@ def _evaluate(theta, x, th: _ThetaTerms, delta, eps, v, s2):
     a = theta * sr
     p, q = _upper_tail(a), _pdf(a)
     t2 = theta * theta
-    nonzero = 2.0 * ((1.0 + t2) * p - a * q) + t2 * (v / s_2) * _h_over_a2_from(a, p)  # N
+    h_term = t2 * (v / s_2) * _h_over_a2_from(a, p)
+    nonzero = 2.0 * ((1.0 + t2) * p - a * q) + h_term  # N
     psi_t = (1.0 - eps) * 2.0 * th.g + eps * nonzero
     noise_t = s2 * jnp.exp(-x)
     f1 = 1.0 - noise_t - psi_t / delta
@@ -378,9 +380,16 @@ def _evaluate(theta, x, th: _ThetaTerms, delta, eps, v, s2):
     lam = theta * tau * keep
     lam_x = 0.5 * lam + theta * tau * eps * q * a * v / (delta * s_2)
     lam_theta = tau * keep + (2.0 * theta * tau / delta) * ((1.0 - eps) * th.pdf + eps * q * sr)
-    scale_f1 = 1.0 + noise_t + psi_t / delta
+    scale_f1 = 1.0 + noise_t + ((1.0 - eps) * 2.0 * th.g + eps * (2.0 * ((1.0 + t2) * p + a * q) + h_term)) / delta
     scale_lam = theta * tau * (1.0 + nnz / delta)
     return _Eval(f1, f1_x, f1_theta, lam, lam_x, lam_theta, scale_f1, scale_lam)
+
+
+def _stalled(step, previous, rounding, previous_rounding):
+    """Newton has reached the rounding level: the residuals were at the rounding level of their
+    terms at this and the previous (joint) evaluation, or the relative step is below 1e-10 and no
+    longer halves."""
+    return (rounding & previous_rounding) | ((step >= 0.5 * previous) & (step <= _STALL_STEP))
 
 
 class _Solve(NamedTuple):
@@ -411,7 +420,7 @@ def _newton_search(calibrate, delta, target, eps, v, s2, skip):
       ``x`` follows the step to first order and its bracket is reset for the new threshold.
 
     Stops when, at a point where the inner step is below ``_INNER_TOL``, each residual is at the
-    rounding level of its terms (``16 eps`` times their sizes) or its Newton step is below ``xtol``
+    rounding level of its terms (``32 eps`` times the sum of their sizes) or its Newton step is below ``xtol``
     relative to ``max(1, |.|)`` (at a given threshold also when the bracket is that narrow); the
     evaluated point is returned.  At most ``_SOLVER.max_iter`` evaluations.  Statuses: ``OK``,
     ``NONFINITE`` (a NaN/inf residual at an admissible point), ``MAX_ITERATIONS``, ``NO_BRACKET``
@@ -430,7 +439,8 @@ def _newton_search(calibrate, delta, target, eps, v, s2, skip):
     zero = jnp.zeros_like(theta0)
     i0 = jnp.asarray(0, jnp.int32)
     st0 = dict(theta=theta0, x=x0, t_lo=zero, t_hi=zero + jnp.inf, x_lo=th0.log_lo, x_hi=th0.log_hi,
-               fresh=jnp.zeros_like(skip), it=i0, done=done0, bad=jnp.zeros_like(skip), res=zero)
+               fresh=jnp.zeros_like(skip), it=i0, done=done0, bad=jnp.zeros_like(skip), res=zero, step=zero + jnp.inf,
+               rounding=jnp.zeros_like(skip))
 
     def cond(st):
         return (~st["done"]) & (st["it"] < _SOLVER.max_iter)
@@ -452,17 +462,18 @@ def _newton_search(calibrate, delta, target, eps, v, s2, skip):
         sane = jnp.isfinite(dx) & (e.f1_x > 0)  # F1 increases: a Newton step against that is rounding
         inside = sane & (newton >= x_lo) & (newton <= x_hi) & (jnp.abs(dx) < 0.5 * (x_hi - x_lo))
         x_inner = jnp.where(inside, newton, 0.5 * (x_lo + x_hi))
-        # converged: a Newton step below xtol, or a residual at the rounding level of its terms
         tol_x = xtol * jnp.maximum(jnp.abs(x), 1.0)
-        ok_x = (jnp.abs(e.f1) <= 16.0 * eps_m * e.scale_f1) | (sane & (jnp.abs(dx) <= tol_x))
+        rounding = jnp.abs(e.f1) <= _ROUNDING * eps_m * e.scale_f1
         bad = ~special & ~(jnp.isfinite(e.f1) & jnp.isfinite(e.lam))
         if not calibrate:
-            done = bad | ok_x | (x_hi - x_lo <= tol_x)
+            step = jnp.where(sane, jnp.abs(dx), jnp.inf) / jnp.maximum(jnp.abs(x), 1.0)
+            done = bad | (e.f1 == 0) | (step <= xtol) | (x_hi - x_lo <= tol_x) | _stalled(step, st["step"], rounding, st["rounding"])
             live = ~st["done"]
             keep = lambda new, old: jnp.where(live, new, old)  # noqa: E731
             return dict(theta=theta, x=keep(jnp.where(done, x, x_inner), st["x"]), t_lo=st["t_lo"], t_hi=st["t_hi"],
                         x_lo=x_lo, x_hi=x_hi, fresh=fresh, it=st["it"] + live.astype(jnp.int32), done=st["done"] | done,
-                        bad=st["bad"] | (live & bad), res=keep(jnp.abs(e.f1), st["res"]))
+                        bad=st["bad"] | (live & bad), res=keep(jnp.abs(e.f1), st["res"]), step=keep(step, st["step"]),
+                        rounding=keep(rounding, st["rounding"]))
         # outer: the joint Newton step once the inner step is small
         inner_ok = jnp.abs(dx) <= _INNER_TOL
         r = e.lam - target + e.lam_x * dx  # calibration residual at the linearised fixed point
@@ -483,9 +494,15 @@ def _newton_search(calibrate, delta, target, eps, v, s2, skip):
         theta_new = jnp.where(outer, jnp.where(ok_newton, cand, fallback), theta)
         x_joint = x + dx + dx_dtheta * (theta_new - theta)
         x_new = jnp.where(outer, jnp.where(special, jnp.nan, x_joint), x_inner)
-        ok_theta = (jnp.abs(e.lam - target) <= 16.0 * eps_m * (target + e.scale_lam)) | (
-            jnp.isfinite(dtheta) & (slope > 0) & (jnp.abs(dtheta) <= xtol * jnp.maximum(jnp.abs(theta), 1.0)))
-        done = bad | (inner_ok & ~special & ok_x & ok_theta)
+        # the calibration residual's rounding level includes that of x (F1's over its slope)
+        x_noise = jnp.where(sane, _ROUNDING * eps_m * e.scale_f1 / e.f1_x, jnp.inf)
+        lam_noise = _ROUNDING * eps_m * (target + e.scale_lam) + jnp.abs(e.lam_x) * x_noise
+        rounding = rounding & (jnp.abs(e.lam - target) <= lam_noise)
+        step = jnp.maximum(jnp.abs(dtheta) / jnp.maximum(jnp.abs(theta), 1.0),
+                           jnp.abs(dx + dx_dtheta * dtheta) / jnp.maximum(jnp.abs(x), 1.0))
+        step = jnp.where(sane & (slope > 0) & jnp.isfinite(step), step, jnp.inf)
+        joint = inner_ok & ~special
+        done = bad | (joint & ((step <= xtol) | _stalled(step, st["step"], rounding, st["rounding"])))
         live = ~st["done"]
         keep = lambda new, old: jnp.where(live & ~done, new, old)  # noqa: E731
         return dict(theta=jnp.where(live & ~done, theta_new, jnp.where(live, theta, st["theta"])),
@@ -493,7 +510,9 @@ def _newton_search(calibrate, delta, target, eps, v, s2, skip):
                     t_lo=keep(t_lo, st["t_lo"]), t_hi=keep(t_hi, st["t_hi"]),
                     x_lo=keep(x_lo, st["x_lo"]), x_hi=keep(x_hi, st["x_hi"]), fresh=keep(outer, st["fresh"]),
                     it=st["it"] + live.astype(jnp.int32), done=st["done"] | done, bad=st["bad"] | (live & bad),
-                    res=jnp.where(live, jnp.abs(e.lam - target), st["res"]))
+                    res=jnp.where(live, jnp.abs(e.lam - target), st["res"]),
+                    step=jnp.where(live & joint, step, st["step"]),
+                    rounding=jnp.where(live & joint, rounding, st["rounding"]))
 
     st = jax.lax.while_loop(cond, body, st0)
     theta = st["theta"]
