@@ -28,19 +28,33 @@ evaluated in the cancellation-free form
 ``tau^2 -> 0``.  ``Psi(tau^2) / tau^2`` decreases in ``tau^2`` (``Psi`` is concave with
 ``Psi(0) = 0``) from ``slope0 = (1 - sparsity) 2 g(threshold) + sparsity (1 + threshold^2)`` to
 ``2 g(threshold)``.  Hence ``G(tau^2) = noise / tau^2 + Psi(tau^2) / (alpha tau^2) - 1`` is
-strictly decreasing and ``tau*^2`` is its unique root, found by a bracketing root search in
-``log tau^2`` on ``[noise, 4 U]``, ``U = (noise + sparsity v / alpha) / (1 - 2 g / alpha)`` (an
-upper bound from the soft-threshold risk bound ``r(mu) <= r(0) + mu^2``), never by plain
-iteration (which slows down without bound near the transition).
+strictly decreasing and ``tau*^2`` is its unique root, bracketed in ``log tau^2`` by
+``[noise, 4 U]``, ``U = (noise + sparsity v / alpha) / (1 - 2 g / alpha)`` (an upper bound from the
+soft-threshold risk bound ``r(mu) <= r(0) + mu^2``; ``[U e^-460, 4 U]`` when ``noise = 0``) and
+found by a safeguarded Newton iteration, never by plain iteration (which slows down without
+bound near the transition).
 
-Root searches (fixed point, calibration, ``threshold_min``, phase transition):
-:func:`~overparam_theory.numerics.roots.expanding_root`, the Illinois variant of regula falsi
-with bisection safeguards and a single evaluation site in one ``while_loop`` (so that the
-calibration, which nests the fixed point, is traced once), with a ``custom_jvp`` giving
-implicit-function derivatives (the iterations are never differentiated).  Tolerances
-``numerics.solvers.Bracketed(xtol=1e-14, max_iter=300)`` (``xtol`` raised to ``4 eps`` in
-float32).  Failed points are NaN with a ``diagnostics`` status (``NO_BRACKET``, ``NONFINITE``,
-``MAX_ITERATIONS``).
+The solver (fixed point at a given threshold; fixed point and calibration jointly at a given
+``l1_penalty``): one bounded ``while_loop`` per point, vmapped over the grid, with one
+evaluation of ``F1 = -G(e^x)`` (``x = log tau^2``), ``l1_penalty(threshold, tau^2)`` and their
+closed-form partial derivatives per iteration (``d/da`` of the Gaussian expectations:
+``dE1/dt = 2 g(a) + 2 (v/s^2)(threshold^2 Phi(-a) - a phi(a))``, ``d(E1/t)/dthreshold =
+4 (threshold Phi(-a) - phi(a) a/threshold)``, ``d(2 g(threshold))/dthreshold =
+-4 (phi(threshold) - threshold Phi(-threshold))``,
+``dnnz/dx = -sparsity phi(a) a v / s^2``; :func:`_evaluate`).  Newton in ``x`` stays inside a
+bracket that the sign of ``F1`` shrinks (bisection otherwise); once its step is below ``0.1``
+the 2-D Newton step on ``(F1, l1_penalty - target)`` moves the threshold too (Newton on the
+calibration with the total derivative at the linearised fixed point), inside a threshold
+bracket (bisection, or doubling while it has no upper end); ``x`` follows to first order.  It
+stops when the Newton step is below ``xtol = 1e-14`` (relative to ``max(1, |.|)``; ``4 eps`` in
+float32) or has reached the rounding level of the residuals; at most ``max_iter = 300``
+evaluations (``numerics.solvers.Bracketed(xtol=1e-14, max_iter=300)``).  ``diagnostics``:
+``iterations`` counts the evaluations, ``residual`` is the last one's.  Derivatives
+(``jax.grad``) use the implicit function theorem on the 2x2 system (``custom_jvp``; the
+iterations are never differentiated).  ``threshold_min``, the phase transition and the noiseless
+basis-pursuit threshold use :func:`~overparam_theory.numerics.roots.expanding_root` (Illinois
+regula falsi with bisection safeguards).  Failed points are NaN with a ``diagnostics`` status
+(``NO_BRACKET``, ``NONFINITE``, ``MAX_ITERATIONS``).
 
 *Admissible thresholds*: the fixed point exists iff ``threshold > threshold_min(alpha)``, where
 ``threshold_min`` solves ``(2/alpha) g(t) = 1`` for ``alpha < 1`` and is ``0`` for ``alpha >= 1``
@@ -55,9 +69,12 @@ float32).  Failed points are NaN with a ``diagnostics`` status (``NO_BRACKET``, 
 *Calibration* ``l1_penalty <-> threshold``:
 ``l1_penalty = threshold tau* (1 - nnz_fraction / alpha)`` increases from ``-inf`` (``alpha < 1``)
 or ``0`` (``alpha >= 1``) at ``threshold_min`` to ``+inf``; each ``l1_penalty`` has a unique
-root on ``(threshold_min, inf)`` (roots below ``threshold_min`` are spurious and never searched).
-The search starts at ``threshold_min + 1e-10 max(threshold_min, 1e-3)`` (``0`` for
-``alpha >= 1``), brackets upwards by doubling and returns the fixed point at the root with it.
+root on ``(threshold_min, inf)`` (roots below ``threshold_min`` are spurious and never searched:
+thresholds without a finite positive fixed point -- ``threshold <= threshold_min`` and, with
+``noise = 0``, the recovery interval -- count as below the root).  The search starts at
+``sqrt(2 log(1/alpha))`` (``0`` for ``alpha >= 1``) plus the large-threshold asymptote
+``l1_penalty / sqrt(noise + sparsity v/alpha)``, on the bracket ``(0, inf)``, and returns the
+fixed point at the root with it.
 
 ``l1_penalty = 0``:
 
@@ -145,7 +162,7 @@ class LassoTheory(NamedTuple):
         l1_penalty: the LASSO penalty (as given, or calibrated from ``threshold``).
         diagnostics: :class:`~overparam_theory.numerics.diagnostics.Diagnostics` of the point's
             root solves: ``status`` (the first failed solve's; ``OK`` when all converged),
-            ``iterations`` (calibration + fixed point) and ``residual``
+            ``iterations`` (evaluations of the joint Newton solver; 0 for the closed forms) and ``residual``
             (``|l1_penalty(threshold) - l1_penalty|`` of the calibration root when
             ``l1_penalty`` is given, ``|G(tau*^2)|`` of the fixed point when ``threshold`` is);
             ``converged``, ``status``, ``iterations``, ``residual`` are properties.
