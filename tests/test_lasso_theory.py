@@ -401,3 +401,68 @@ def test_expanding_root_statuses_and_implicit_gradient():
     assert int(no_bracket.status) == Status.NO_BRACKET and not bool(no_bracket.converged)
     assert int(nonfinite.status) == Status.NONFINITE
     assert int(short.status) == Status.MAX_ITERATIONS and int(short.iterations) == 4
+
+
+# ---------------------------------------------------------------------------------------------
+# The joint Newton solver of the fixed point and the calibration (docs/theory/lasso.md section 6).
+
+
+def test_closed_form_jacobian_matches_autodiff():
+    """The analytic partial derivatives the Newton steps use (of F1 = -G(e^x) and of
+    l1_penalty(threshold, tau^2)) agree with forward-mode autodiff of the values."""
+    import jax.numpy as jnp
+
+    points = [(1.5, -3.0, 0.5, 0.1, 1.0, 0.01), (0.3, 2.0, 2.0, 0.3, 1.7, 0.1), (2.5, -20.0, 0.3, 0.05, 1.0, 0.0),
+              (1.0, 5.0, 0.9, 0.2, 0.5, 0.3), (0.05, -1.0, 1.5, 0.7, 3.0, 1.0)]
+    with jax.enable_x64(True):
+        for theta, x, d, e, v, s2 in points:
+
+            def values(th, xx, d=d, e=e, v=v, s2=s2):
+                ev = T._evaluate(th, xx, T._theta_terms(th, d, e, v, s2), d, e, v, s2)
+                return jax.numpy.stack([ev.f1, ev.lam])
+
+            ev = T._evaluate(theta, x, T._theta_terms(theta, d, e, v, s2), d, e, v, s2)
+            jac = np.asarray(jnp.stack(jax.jacfwd(values, argnums=(0, 1))(theta, x), axis=1))
+            ours = np.array([[ev.f1_theta, ev.f1_x], [ev.lam_theta, ev.lam_x]])
+            np.testing.assert_allclose(ours, jac, rtol=1e-12, atol=1e-14)
+
+
+def test_solver_iterations_and_diagnostics_on_the_benchmark_curve():
+    """Benchmark case 11's curve: every point converged in a handful of evaluations (the joint
+    Newton step), with a calibration residual at the rounding level, and the fixed point and
+    calibration satisfied by the returned (threshold, tau^2)."""
+    alpha = np.linspace(0.1, 2.0, 200)
+    th = lasso.theory(alpha=alpha, l1_penalty=0.2, sparsity=0.1, noise=0.01)
+    assert np.all(th.converged)
+    assert th.iterations.max() <= 20 and th.iterations.min() >= 2
+    assert np.all(th.residual <= 1e-13)
+    with jax.enable_x64(True):
+        psi_t = np.asarray(T._psi_over_t(th.tau2, th.threshold, 0.1, 1.0))
+        nnz = np.asarray(T._nnz(th.tau2, th.threshold, 0.1, 1.0))
+    np.testing.assert_allclose(0.01 / th.tau2 + psi_t / alpha, 1.0, rtol=1e-13)
+    np.testing.assert_allclose(th.threshold * np.sqrt(th.tau2) * (1 - nnz / alpha), 0.2, rtol=1e-12)
+
+
+def test_solver_iteration_cap_gives_nan_and_max_iterations(monkeypatch):
+    """A point whose solve hits the iteration cap is NaN with status MAX_ITERATIONS (or NO_BRACKET) and the cap as
+    its iteration count (never a silent number); explicit branches are unaffected."""
+    from overparam_theory.numerics.diagnostics import Status
+    from overparam_theory.numerics.solvers import Bracketed
+
+    monkeypatch.setattr(T, "_SOLVER", Bracketed(xtol=1e-14, max_iter=3))
+    with jax.enable_x64(True):
+        alpha = jax.numpy.array([0.5, 0.5, 2.0, 1.5, 0.3, 0.3, 0.3, 0.3])
+        lam = jax.numpy.array([0.2, 1.0, 0.0, 0.0, 0.2, 0.2, 0.2, 0.2])
+        one = jax.numpy.ones_like(alpha)
+        out = jax.jit(lambda *a: T._l1_kernel(*a))(alpha, lam, 0.1 * one, one, 0.01 * one)  # a fresh trace
+        by_t = jax.jit(lambda *a: T._threshold_kernel(*a))(alpha, 3.0 * one, 0.1 * one, one, 0.0 * one)
+    status, it = np.asarray(out.diagnostics.status), np.asarray(out.diagnostics.iterations)
+    solved = np.asarray(lam) > 0
+    # NO_BRACKET: the cap came before a threshold above the root was found
+    assert np.all(np.isin(status[solved], [Status.MAX_ITERATIONS, Status.NO_BRACKET])) and np.all(it[solved] == 3)
+    assert np.all(np.isnan(np.asarray(out.mse)[solved])) and np.all(np.isnan(np.asarray(out.threshold)[solved]))
+    assert np.all(np.isnan(np.asarray(out.tau2)[solved]))
+    assert np.all(status[~solved] == Status.OK) and np.all(np.isfinite(np.asarray(out.mse)[~solved]))  # least squares
+    # at a given threshold each point is either solved within 3 steps or reported
+    st_t = np.asarray(by_t.diagnostics.status)
+    assert np.all(np.isnan(np.asarray(by_t.mse)[st_t != 0])) and np.all(np.isfinite(np.asarray(by_t.mse)[st_t == 0]))
