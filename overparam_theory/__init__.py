@@ -37,6 +37,7 @@ from ._spec import REGISTRY as _REGISTRY
 from ._spec import ModelSpec as ModelSpec
 
 if TYPE_CHECKING:  # imported at first use (_lazy.attach reads this block)
+    from . import distributed as distributed
     from . import numerics as numerics
     from ._results import Estimate as Estimate
     from .compare import Comparison as Comparison

@@ -6,6 +6,12 @@ module maps it over ``n_seeds`` keys, either with ``jax.vmap`` on one device, or
 own seeds).  The per-device ``lax.map`` keeps LAPACK calls unbatched: batched solves sharded
 over several CPU devices hang on jax 0.10.x (reproduced on 0.10.1 and 0.10.2, shape-dependent;
 not on 0.9.2 or on one device; see ``docs/numerics.md``, "Simulations").
+
+In a multi-process run (``jax.distributed``, :mod:`overparam_theory.distributed`) :func:`run_grid`
+gives each process an equal contiguous share of the seeds (:func:`process_seeds`), maps it on
+the process's own ``devices`` and gathers every seed to every process (:func:`gather_seeds`).
+There every seed runs the unbatched per-seed program (:func:`seed_exact`), so that the numbers
+are the same bits whatever the number of processes, one included (``docs/distributed.md``).
 """
 
 from __future__ import annotations
@@ -36,7 +42,11 @@ def make_key(seed):
 
 
 def resolve_devices(devices):
-    """``None`` -> single device (plain vmap); ``"all"`` -> every local device; or a list."""
+    """``None`` -> single device (plain vmap); ``"all"`` -> every local device; or a list.
+
+    The devices are this process's own: in a multi-process run the seeds are split across the
+    processes by :func:`run_grid`, and each process shards its share over its ``devices``.
+    """
     if devices is None:
         return None
     if devices == "all":
@@ -44,6 +54,13 @@ def resolve_devices(devices):
     devices = list(devices)
     if not devices:
         raise ValueError("devices must be None, 'all' or a non-empty list of JAX devices")
+    remote = [d for d in devices if getattr(d, "process_index", 0) != jax.process_index()]
+    if remote:
+        raise ValueError(
+            f"devices must be this process's own devices (jax.local_devices()), got {remote[0]} of process "
+            f"{remote[0].process_index}: in a multi-process run every process simulates its share of the seeds "
+            "on its own devices"
+        )
     return devices if len(devices) > 1 else None
 
 
@@ -69,10 +86,10 @@ def seed_batched(one, keys, params, devices=None, *, bytes_per_seed=None):
     sharded (``n_seeds`` must be a multiple of the device count).  On one device the seeds are
     vmapped, or run one after another when that would hold too much memory (:func:`vmap_seeds`;
     ``bytes_per_seed``: the simulator's estimate of one seed's working set), so that memory
-    stays bounded at any ``n_seeds``.
+    stays bounded at any ``n_seeds``, or in a multi-process run (:func:`seed_exact`).
     """
     if devices is None:
-        if vmap_seeds(keys.shape[0], bytes_per_seed):
+        if not seed_exact() and vmap_seeds(keys.shape[0], bytes_per_seed):
             return jax.vmap(one, in_axes=(0,) + (None,) * len(params))(keys, *params)
         return jax.lax.map(lambda k: one(k, *params), keys)
     n_dev = len(devices)
@@ -97,10 +114,13 @@ def seed_batched(one, keys, params, devices=None, *, bytes_per_seed=None):
 
 class Progress:
     """Progress bar with rate and ETA on stderr (``tqdm``; enabled by ``progress=True`` in the
-    simulators, and then drawn only when stderr is a terminal)."""
+    simulators, and then drawn only when stderr is a terminal, and by process 0 alone in a
+    multi-process run)."""
 
     def __init__(self, total: int, label: str, enabled: bool):
         from tqdm.auto import tqdm
+
+        enabled = enabled and jax.process_index() == 0
 
         self.bar = tqdm(total=total, desc=label, unit="group", file=sys.stderr, disable=None if enabled else True,
                         leave=True, dynamic_ncols=True)
@@ -112,6 +132,45 @@ class Progress:
 
     def close(self):
         self.bar.close()
+
+
+def seed_split() -> int:
+    """Number of processes that share the seeds of a simulation (``jax.process_count()``)."""
+    return jax.process_count()
+
+
+def seed_exact() -> bool:
+    """Whether every seed runs the unbatched per-seed program (``lax.map``) even where the seeds
+    could be vmapped: in a multi-process run (``jax.distributed`` initialised, any number of
+    processes).  A vmapped program's numbers depend in the last bits on the batch size (XLA
+    vectorises a batch of row sums differently at 16 and 32 rows: ridge at d = 400), so the
+    seeds of one process would not reproduce those of two; one seed at a time they do."""
+    return jax.distributed.is_initialized()
+
+
+def process_seeds(n_seeds: int) -> slice:
+    """The seeds this process simulates: all of them in one process; with ``P`` processes
+    (``jax.distributed``) process ``i`` takes ``[i k, (i + 1) k)``, ``k = n_seeds / P``."""
+    count = seed_split()
+    if count == 1:
+        return slice(None)
+    if n_seeds % count:
+        raise ValueError(f"n_seeds ({n_seeds}) must be a multiple of the number of processes ({count})")
+    share = n_seeds // count
+    return slice(jax.process_index() * share, (jax.process_index() + 1) * share)
+
+
+def gather_seeds(results: dict) -> dict:
+    """``{field: (points, seeds, ...) NumPy array}`` from this process's share of the seeds:
+    in a multi-process run every process's share, concatenated along the seed axis in process
+    order (``multihost_utils.process_allgather``; every process must call it)."""
+    if seed_split() == 1:
+        return {k: np.asarray(v) for k, v in results.items()}
+    from jax.experimental import multihost_utils
+
+    with jax.enable_x64(True):  # the gather goes through device arrays: keep float64 as it is
+        stacked = multihost_utils.process_allgather({k: np.asarray(v) for k, v in results.items()})
+    return {k: np.concatenate(list(v), axis=1) for k, v in stacked.items()}  # (P, points, share, ...)
 
 
 def seed_keys(seed, n_seeds):
@@ -132,11 +191,13 @@ def run_grid(run_group, sizes, point_params, *, seed, n_seeds, label, progress, 
     Points are grouped by their (static) problem size ``sizes[i]`` (e.g. the number of
     samples), so that each group compiles once; ``run_group(keys, *params, size=...)`` maps one
     group and returns a dict of ``(points, n_seeds)`` arrays.  Each point gets independent
-    seeds (:func:`point_keys`), so z-scores of different points are independent.
+    seeds (:func:`point_keys`), so z-scores of different points are independent.  In a
+    multi-process run each process maps its share of the seeds (:func:`process_seeds`) and
+    every process returns all of them (:func:`gather_seeds`).
 
     Returns ``{field: (n_points, n_seeds, ...) NumPy array}`` (trailing axes: per-seed arrays).
     """
-    keys = seed_keys(seed, n_seeds)
+    keys = seed_keys(seed, n_seeds)[process_seeds(n_seeds)]  # this process's seeds
     sizes = np.asarray(sizes)
     out = {}
     groups = np.unique(sizes)
@@ -146,8 +207,7 @@ def run_grid(run_group, sizes, point_params, *, seed, n_seeds, label, progress, 
             idx = np.flatnonzero(sizes == size)
             res = run_group(point_keys(keys, idx), *(jnp.asarray(p[idx]) for p in point_params), size=int(size),
                             **(static or {}))
-            for field, values in res.items():
-                values = np.asarray(values)  # (points, n_seeds) + per-seed shape (e.g. a trajectory)
+            for field, values in gather_seeds(res).items():  # (points, n_seeds) + per-seed shape
                 out.setdefault(field, np.empty((sizes.size,) + values.shape[1:]))[idx] = values
             bar.step(f"size {size}")
     finally:
