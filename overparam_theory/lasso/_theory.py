@@ -660,17 +660,21 @@ def _threshold_kernel(alpha, theta, eps, v, s2):
     return _assemble(*map_points(_threshold_point, (alpha, theta, eps, v, s2), work_per_point=_WORK_PER_POINT))
 
 
-def _l1_kernel(alpha, lam, eps, v, s2):
-    # The noiseless basis-pursuit threshold (two root searches) only when some point needs it.
-    need = (lam == 0) & (s2 == 0) & (alpha < 1.0)
-
-    def noiseless(_):
+def _l1_kernel(alpha, lam, eps, v, s2, *, noiseless=True):
+    # The noiseless basis-pursuit threshold (two root searches) only when some point needs it:
+    # compiled only when ``noiseless`` (theory() passes False for concrete grids without such a
+    # point: a shorter compilation), and run only when a point needs it.
+    def searches(_):
         return map_points(_noiseless_min_l1_threshold, (alpha, eps))
 
     def none(_):
         return jnp.zeros_like(alpha), jnp.zeros(alpha.shape, bool), jnp.full(alpha.shape, _OK, jnp.int32)
 
-    t2, recovered, status = jax.lax.cond(jnp.any(need), noiseless, none, None)
+    if noiseless:
+        need = (lam == 0) & (s2 == 0) & (alpha < 1.0)
+        t2, recovered, status = jax.lax.cond(jnp.any(need), searches, none, None)
+    else:
+        t2, recovered, status = none(None)
     points = (alpha, lam, eps, v, s2, t2, recovered, status.astype(jnp.int32))
     return _assemble(*map_points(_l1_point, points, work_per_point=_WORK_PER_POINT))
 
@@ -814,8 +818,12 @@ def theory(
     """
     resolve_penalty(alpha, l1_penalty, threshold)
     what = "lasso state-evolution root"
+    static = None
     if l1_penalty is not None:
         grid, kernel = (alpha, l1_penalty, sparsity, nonzero_variance, noise), _l1_kernel
+        if not any(is_traced(p) for p in (alpha, l1_penalty, noise)):  # basis pursuit without noise?
+            static = {"noiseless": bool(np.any((np.asarray(l1_penalty) == 0) & (np.asarray(noise) == 0)
+                                               & (np.asarray(alpha) < 1)))}
     else:
         grid, kernel = (alpha, threshold, sparsity, nonzero_variance, noise), _threshold_kernel
-    return evaluate(kernel, grid, dtype=dtype, on_failure=on_failure, what=what, min_bucket=_MIN_BUCKET)
+    return evaluate(kernel, grid, static=static, dtype=dtype, on_failure=on_failure, what=what, min_bucket=_MIN_BUCKET)
