@@ -85,3 +85,69 @@ def test_the_cache_is_configured_when_jax_is_imported_after_the_package(tmp_path
     out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
     directory, loader = json.loads(out.stdout.strip().splitlines()[-1])
     assert directory == str(tmp_path.resolve()) and loader != "_AfterImport" and os.listdir(tmp_path)
+
+
+_EXPORT_PROBE = """
+import json, sys
+import numpy as np
+import overparam_theory as ot
+from overparam_theory.numerics import exported
+r = ot.glm.theory(alpha=[0.5, 2.0], ridge=0.1, loss="logistic")
+print(json.dumps({"stats": exported.STATS, "values": [np.asarray(r.m).tolist(), np.asarray(r.test_error).tolist()],
+                  "status": np.asarray(r.diagnostics.status).tolist()}))
+"""
+
+
+def _export_probe(cache):
+    env = {**os.environ, "OVERPARAM_THEORY_CACHE": cache}
+    out = subprocess.run([sys.executable, "-c", _EXPORT_PROBE], env=env, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_a_second_process_skips_tracing_with_the_same_numbers(tmp_path):
+    """The first process exports the glm program next to the compilation cache; the second loads
+    it instead of tracing the model, and both give the numbers of a process without any cache,
+    bit for bit.  A damaged file is re-exported, never trusted."""
+    reference = _export_probe("off")
+    assert reference["stats"] == {"exported": 0, "loaded": 0}
+    first = _export_probe(str(tmp_path))
+    assert first["stats"]["exported"] >= 1 and first["stats"]["loaded"] == 0
+    second = _export_probe(str(tmp_path))
+    assert second["stats"]["loaded"] >= 1 and second["stats"]["exported"] == 0
+    for run in (first, second):
+        assert run["values"] == reference["values"] and run["status"] == reference["status"]
+    files = list((tmp_path / "exported").glob("*.jaxexport"))
+    assert files
+    for path in files:
+        path.write_bytes(b"not a program")
+    third = _export_probe(str(tmp_path))
+    assert third["stats"]["exported"] >= 1 and third["values"] == reference["values"]
+
+
+def _identity_kernel(x, **static):
+    return x
+
+
+def test_export_keys_separate_what_changes_the_program():
+    import functools
+
+    import jax.numpy as jnp
+    import numpy as np
+
+    from overparam_theory.numerics import exported
+    from overparam_theory.numerics.prox import LOGISTIC, margin_loss
+    from overparam_theory.numerics.solvers import FixedPoint
+
+    kernel = _identity_kernel
+    args = (np.zeros(4),)
+    base = exported._key(kernel, (("loss", LOGISTIC),), (), args)
+    assert base is not None
+    assert exported._key(kernel, (("loss", LOGISTIC),), (), (np.zeros(8),)) != base  # shape
+    assert exported._key(kernel, (("loss", LOGISTIC),), (), (np.zeros(4, np.float32),)) != base  # dtype
+    assert exported._key(kernel, (("settings", FixedPoint(tol=1e-9)),), (), args) != exported._key(
+        kernel, (("settings", FixedPoint(tol=1e-10)),), (), args)
+    custom = margin_loss(lambda t: jnp.logaddexp(0.0, -t), name="logistic")
+    assert exported._key(kernel, (("loss", custom),), (), args) is None  # no stable text form
+    captured = 2.0
+    assert exported._key(lambda x: captured * x, (), (), args) is None  # a closure
+    assert exported._key(functools.partial(kernel, y=1), (), (), args) is None

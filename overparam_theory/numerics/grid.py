@@ -13,7 +13,9 @@ result type (a NamedTuple with a ``diagnostics`` field).  :func:`evaluate`
    compiled program per bucket; traced grids (the caller differentiates, jits or vmaps through
    the public function) are passed through unpadded;
 3. calls one jitted program per ``(kernel, static)`` from a process-wide cache (XLA compiles it
-   once per bucket and dtype);
+   once per bucket and dtype); a concrete call in a process with the persistent cache on runs
+   the program exported to disk by an earlier process (:mod:`.exported`: no tracing, no
+   lowering), or exports it for the next;
 4. cuts the padding, restores the grid shape, converts concrete results to NumPy and reports
    failed points through :func:`~overparam_theory.numerics.diagnostics.report`.
 """
@@ -30,6 +32,7 @@ import numpy as np
 
 from .._precision import precision, resolve_dtype
 from .._validation import is_traced
+from . import exported
 
 __all__ = ["evaluate", "compiled", "bucket_size", "finalize", "progress"]
 
@@ -149,11 +152,15 @@ def evaluate(
             label = _PROGRESS.get()
             chunk = bucket_size(_PROGRESS_CHUNK, min_bucket)
             if label is not None and n > chunk:
+                piece = [np.broadcast_to(f[:1], (chunk,)) for f in flat]
+                fn = exported.program(fn, kernel, tuple(sorted((static or {}).items())), options, (*piece, *shared))
                 out = _run_chunked(fn, flat, shared, n, chunk, label)
                 out = jax.tree_util.tree_map(lambda o: np.reshape(o, shape + o.shape[1:]), out)
                 return finalize(out, on_failure, what)
             if size > n:
                 flat = [np.concatenate([f, np.repeat(f[-1:], size - n)]) for f in flat]
+        if not traced:  # a warm process skips tracing (numerics.exported)
+            fn = exported.program(fn, kernel, tuple(sorted((static or {}).items())), options, (*flat, *shared))
         out = fn(*flat, *shared)
         out = jax.tree_util.tree_map(lambda o: jnp.reshape(o[:n], shape + o.shape[1:]), out)
     return finalize(out, on_failure, what)
