@@ -81,13 +81,15 @@ _QUAD = {"xi_panel": 6, "xi_uniform": 16, "eta": 32}
 # relu/abs noisy 2-D rule (_noisy_average: xi nodes per half-line, y nodes per side of each
 # positive-part component, Gauss-Hermite nodes of the relu atom).  Measured against the
 # (96, 128, 96) rule, q in {0.01, 0.1, 0.3, 0.6, 0.9, 0.99, 0.999, 0.9999}, V = 1 - q, noise in
-# {0.01, 0.1, 1}: relative error of E[g^2] (E[log Z_out]) <= 9.2e-7 (1.1e-7) for relu at noise
-# 0.01, 3e-7 (5.5e-9) at 0.1, 9e-11 at 1; abs <= 7e-11 (3e-11).  The reference agrees with the
-# former 3-D sample-representation rule refined to (16, 32, 40, 30) to 2e-13 for abs and to 3e-7
-# (relu, noise 0.01: the limit of that rule's zeta integral).
-_NOISY = (40, 48, 24)
+# {0.01, 0.1, 1}: relative error of E[g^2] (E[log Z_out]) <= 7.4e-6 (3.7e-7) for relu at noise
+# 0.01, 3e-7 (6e-9) at 0.1, 5e-9 (6e-9) at 1; abs (no atom) <= 4e-9 (1.2e-8).  (40, 48, 24):
+# 9.2e-7, 3e-7, 9e-11, abs 7e-11 at 1.7x the cost.  The former 3-D (xi, eta, zeta) rule of ~2e5 nodes had
+# 2.5e-4, 7e-5, 2e-6 and abs 3e-7.  The reference agrees with that rule refined to
+# (16, 32, 40, 30) to 2e-13 for abs and to 3e-7 for relu (the limit of its zeta integral).
+_NOISY = {"relu": (32, 40, 24), "abs": (32, 32, 0)}
 _THETA = 1e-3  # one solver step shrinks E or q by at most this factor
-_THETA_UNTRUSTED = 0.25  # ... and by at most this one otherwise
+_THETA_LEAVING = 1.0 / 16.0  # ... this one leaving an unstable point (validated, s > 1)
+_THETA_UNTRUSTED = 0.25  # ... and this one before the secant model is validated
 _AGREE = 0.25  # secant model validated: consecutive slopes s agree to this fraction of |1 - s|
 _MAX_FACTOR = 1e8  # cap on the solver's extrapolation factor
 _SIGN_NODES = 48  # Gauss-Hermite nodes of the sign channel without flips (_sign_average)
@@ -209,17 +211,14 @@ def _sinh_rule(width, n_nodes):
 
 
 def _positive_part_rule(omega, V, noise, n_nodes):
-    """Nodes ``y`` and weights ``W`` with ``sum W G(y) ~ int N(y; omega, S) Phi(b(y)) G(y) dy``,
+    """Nodes ``y`` and weights ``w`` with ``sum w Phi(b(y)) G(y) ~ int N(y; omega, S) Phi(b(y)) G(y) dy``,
     the component of ``Z_out`` from ``z > 0`` (``y = z + sqrt(Delta) zeta``, ``z ~ N(omega, V)``),
     ``b = (omega Delta + y V)/(S sigma)``.  In ``y = omega + sqrt(S) s`` the weight is
     ``phi(s) Phi(omega/sigma + kappa s)``, ``kappa = sqrt(V/Delta)``: a step of width ``1/kappa`` at
     ``s0 = -omega sqrt(S)/V``, so the split rule at ``s0`` (both half-lines) is used."""
     S = V + noise
-    sigma = jnp.sqrt(V * noise / S)
-    kappa = jnp.sqrt(V / noise)
     s, w = normal_split_rule(-omega * jnp.sqrt(S) / V, n_nodes=n_nodes)  # omega.shape + (2 n,)
-    omega = omega[..., None]
-    return omega + jnp.sqrt(S) * s, w * jnp.exp(log_normal_cdf(omega / sigma + kappa * s))
+    return omega[..., None] + jnp.sqrt(S) * s, w  # Phi(b(y)) = Phi(omega/sigma + kappa s)
 
 
 def _log_cdf_and_mills(b):
@@ -234,8 +233,10 @@ def _log_cdf_and_mills(b):
 
 
 def _noisy_log_z(kind, y, omega, V, noise):
-    """``(log Z_out, g)`` of the noisy (``Delta > 0``) relu / abs channel: the closed-form
-    components of :mod:`._channels` without the second derivative or the ``Delta = 0`` branch."""
+    """``(log Z_out, g, log Phi(b), log Phi(b'))`` of the noisy (``Delta > 0``) relu / abs channel:
+    the closed-form components of :mod:`._channels` without the second derivative or the
+    ``Delta = 0`` branch, and the log step factors of the components (``b' = -a`` for relu's
+    atom, ``-(omega Delta - y V)/(S sigma)`` for abs's ``z < 0`` part)."""
     S = V + noise
     sigma = jnp.sqrt(V * noise / S)
     k = noise / (S * sigma)
@@ -254,7 +255,7 @@ def _noisy_log_z(kind, y, omega, V, noise):
         L0, d0 = log_n(-y) + lc0, (-y - omega) / S - m0 * k
     log_z = jnp.logaddexp(L0, L1)
     p1 = jnp.exp(L1 - log_z)
-    return log_z, d0 + p1 * (d1 - d0)
+    return log_z, d0 + p1 * (d1 - d0), lc, lc0
 
 
 def _noisy_average(channel: Channel, q, V, n_xi, n_y, n_zeta):
@@ -263,8 +264,9 @@ def _noisy_average(channel: Channel, q, V, n_xi, n_y, n_zeta):
     ``xi`` the label ``y`` integrated against each closed-form component of ``Z_out`` (module
     ``_channels``) with its own rule: the blurred relu atom ``Phi(-omega/sqrt V) N(y; 0, Delta)`` by
     Gauss-Hermite in ``y/sqrt(Delta)``, the positive parts (``z > 0``; for abs also ``z < 0``, the
-    same with ``-omega``) by :func:`_positive_part_rule`; abs is even in ``xi`` (half the nodes).  ``g`` and ``log Z_out`` at every node
-    are the exact closed forms (:func:`._channels.log_z_out`)."""
+    same with ``-omega``) by :func:`_positive_part_rule`; abs is even in ``xi`` (half the
+    nodes).  ``g``, ``log Z_out`` and the step factors at every node are the closed forms of
+    :func:`._channels.log_z_out` (:func:`_noisy_log_z`)."""
     kind, noise, _ = channel
     safe_q = jnp.maximum(q, jnp.finfo(jnp.result_type(q)).tiny)
     xi, w_xi = _sinh_rule(jnp.minimum(jnp.sqrt(V / safe_q), 1.0), n_xi)
@@ -274,14 +276,16 @@ def _noisy_average(channel: Channel, q, V, n_xi, n_y, n_zeta):
     y_pos, w_pos = _positive_part_rule(omega, V, noise, n_y)
     if kind == "relu":
         zeta, w_zeta = gauss_hermite_nodes(n_zeta)
-        atom = jnp.exp(log_normal_cdf(-omega / jnp.sqrt(V)))[:, None] * w_zeta
-        y = jnp.concatenate([jnp.broadcast_to(jnp.sqrt(noise) * zeta, atom.shape), y_pos], -1)
-        w_y = jnp.concatenate([atom, w_pos], -1)
+        y = jnp.concatenate([jnp.broadcast_to(jnp.sqrt(noise) * zeta, omega.shape + zeta.shape), y_pos], -1)
+        log_z, g, lc, lc0 = _noisy_log_z(kind, y, omega[:, None], V, noise)
+        # the atom Phi(-a) N(y; 0, Delta) by Gauss-Hermite, the z > 0 part by its rule times Phi(b)
+        w_y = jnp.concatenate([jnp.exp(lc0) * w_zeta, w_pos * jnp.exp(lc[:, n_zeta:])], -1)
     else:
         y_neg, w_neg = _positive_part_rule(-omega, V, noise, n_y)
         y = jnp.concatenate([y_pos, y_neg], -1)
-        w_y = jnp.concatenate([w_pos, w_neg], -1)
-    log_z, g = _noisy_log_z(kind, y, omega[:, None], V, noise)
+        log_z, g, lc, lc0 = _noisy_log_z(kind, y, omega[:, None], V, noise)
+        n = y_pos.shape[-1]
+        w_y = jnp.concatenate([w_pos * jnp.exp(lc[:, :n]), w_neg * jnp.exp(lc0[:, n:])], -1)
     weights = w_xi[:, None] * w_y
     return jnp.sum(weights * g * g), jnp.sum(weights * log_z)
 
@@ -311,11 +315,11 @@ def channel_average(channel: Channel, q, V, modes: Modes = ANY):
         ent = jnp.sum(w * jnp.sum(jnp.where(z_out > 0, z_out * log_z, 0.0), -1))
         return info, ent
     if modes.noise == "positive":
-        return _noisy_average(channel, q, V, *_NOISY)
+        return _noisy_average(channel, q, V, *_NOISY[kind])
     noiseless = _noiseless_average(channel, q, V)
     if modes.noise == "zero":
         return noiseless
-    noisy = _noisy_average(channel._replace(noise=jnp.where(noise > 0, noise, 1.0)), q, V, *_NOISY)
+    noisy = _noisy_average(channel._replace(noise=jnp.where(noise > 0, noise, 1.0)), q, V, *_NOISY[kind])
     return tuple(jnp.where(noise > 0, a, b) for a, b in zip(noisy, noiseless))
 
 
@@ -484,8 +488,9 @@ def _solve_branch(channel, alpha, sparsity, nonzero_variance, q0, E0, tol, max_i
         step_safe = jnp.where(d * step_safe < d * dxb, step_safe, 0.5 * dxb)
         step = jnp.where(start & ~past_b, step_try, step_safe)
         # E and q change by at most a factor 1/theta beyond the plain step (theta = _THETA only
-        # for a validated contraction: the geometric approach to an endpoint)
-        theta = jnp.where(validated & attracting, _THETA, _THETA_UNTRUSTED)
+        # for a validated contraction: the geometric approach to an endpoint; _THETA_LEAVING for
+        # the validated geometric escape from an unstable point, e.g. the trivial q = 0 of abs)
+        theta = jnp.where(validated, jnp.where(attracting, _THETA, _THETA_LEAVING), _THETA_UNTRUSTED)
         extra = jnp.clip(step - gx, jnp.maximum(-(1.0 - theta) * E1x, -(1.0 / theta - 1.0) * q1x),
                          jnp.minimum((1.0 - theta) * q1x, (1.0 / theta - 1.0) * E1x))
         c = (q1x - extra, E1x + extra)
