@@ -199,13 +199,18 @@ def run_grid(run_group, sizes, point_params, *, seed, n_seeds, label, progress, 
     """
     keys = seed_keys(seed, n_seeds)[process_seeds(n_seeds)]  # this process's seeds
     sizes = np.asarray(sizes)
+    # Every point's keys at once, as raw key data cut per group in NumPy: folding per group
+    # compiled the fold once per distinct group length (~0.25 s each on 2 CPU cores).
+    impl = jax.random.key_impl(keys)
+    all_keys = np.asarray(jax.random.key_data(point_keys(keys, np.arange(sizes.size))))
     out = {}
     groups = np.unique(sizes)
     bar = Progress(len(groups), label, progress)
     try:
         for size in groups:
             idx = np.flatnonzero(sizes == size)
-            res = run_group(point_keys(keys, idx), *(jnp.asarray(p[idx]) for p in point_params), size=int(size),
+            group_keys = jax.random.wrap_key_data(all_keys[idx], impl=impl)
+            res = run_group(group_keys, *(jnp.asarray(p[idx]) for p in point_params), size=int(size),
                             **(static or {}))
             for field, values in gather_seeds(res).items():  # (points, n_seeds) + per-seed shape
                 out.setdefault(field, np.empty((sizes.size,) + values.shape[1:]))[idx] = values
