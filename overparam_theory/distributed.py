@@ -3,11 +3,14 @@
 Every process runs the same script; :func:`initialize` connects them (``jax.distributed``).
 From then on every ``simulate`` (and :func:`~overparam_theory.compare`) splits its seeds into
 equal contiguous shares, one per process (``n_seeds`` a multiple of the number of processes),
-runs the single-process program on its share, on the process's own devices (``devices=None``:
-its default device; ``"all"``: its local devices), and gathers all seeds to every process.  Every
-process then returns the same result, bit for bit the one a single process computes with the
-same ``seed`` (the seed keys do not depend on the number of processes, and each seed's numbers
-come from the same compiled per-seed program; see ``docs/distributed.md``).
+runs its share on the process's own devices (``devices=None``: its default device; ``"all"``:
+its local devices), one seed at a time, and gathers all seeds to every process.  Every process
+then returns the same result, bit for bit that of any other number of processes with the same
+``seed``, one included (``initialize(address, 1, 0)``): the seed keys do not depend on the
+number of processes, and each seed's numbers come from the same compiled per-seed program.  On
+CPUs give each process the same number of cores as the reference run (XLA's thread pool splits
+products and sums by thread).  A plain run (no ``initialize``) vmaps the seeds and agrees to the
+last bits.  See ``docs/distributed.md``.
 
 Every process must make the same calls in the same order (the gather is a collective); a
 process that skips one leaves the others waiting.  Progress bars are drawn by process 0 only.

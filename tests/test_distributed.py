@@ -2,7 +2,9 @@
 
 Two local CPU processes joined by ``jax.distributed`` (a free port from the OS; every process
 runs under a timeout and is killed if the run fails) simulate ridge regression with their halves
-of the seeds; both must return, bit for bit, what one process returns with the same seed.
+of the seeds; both must return, bit for bit, what one distributed process returns with the same
+seed.  No process is pinned: each may use the same cores as the reference process (XLA's thread
+count enters the rounding, ``docs/distributed.md``).
 """
 
 import json
