@@ -109,10 +109,14 @@ def _key(kernel, static, options, args):
 
 
 def _directory():
-    from .._cache import compilation_cache_dir
+    """``<compilation cache>/exported``, or ``None`` when the compilation cache is off (read from
+    JAX's settings on every call: they can change at run time)."""
+    return _subdirectory(jax.config.jax_compilation_cache_dir, bool(jax.config.jax_enable_compilation_cache))
 
-    base = compilation_cache_dir()
-    return None if base is None else base / "exported"
+
+@functools.lru_cache(maxsize=8)
+def _subdirectory(base, enabled):
+    return pathlib.Path(base) / "exported" if base and enabled else None
 
 
 def _jit(exported, options):
@@ -143,13 +147,29 @@ def _store(directory, key, exported, treedef):
         old.unlink(missing_ok=True)
 
 
+def _signature(leaf):
+    if isinstance(leaf, (np.ndarray, np.generic, jax.Array)):
+        return (leaf.shape, leaf.dtype)
+    return type(leaf)
+
+
+_RESOLVED: dict = {}  # in-process signature -> disk key (the SHA-256 costs ~30 us a call)
+
+
 def program(fn, kernel, static, options, args):
     """A callable ``(*args) -> pytree`` equal to ``fn`` (``jax.jit`` of ``kernel`` with ``static``
     bound): the exported program when it can be keyed and the cache is on, else ``fn``."""
     directory = _directory()
     if directory is None:
         return fn
-    key = _key(kernel, static, options, args)
+    leaves, treedef = jax.tree_util.tree_flatten(args)
+    signature = (kernel, static, options, bool(jax.config.jax_enable_x64), treedef, tuple(map(_signature, leaves)))
+    try:
+        key = _RESOLVED[signature]
+    except KeyError:
+        key = _RESOLVED[signature] = _key(kernel, static, options, args)
+    except TypeError:  # an unhashable static value
+        key = None
     if key is None or key in _FAILED:
         return fn
     if key not in _PROCESS:
