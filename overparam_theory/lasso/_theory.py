@@ -384,7 +384,7 @@ def _evaluate(theta, x, th: _ThetaTerms, delta, eps, v, s2):
     h_term = t2 * (v / s_2) * _h_over_a2_from(a, p)
     nonzero = 2.0 * ((1.0 + t2) * p - a * q) + h_term  # N
     psi_t = (1.0 - eps) * 2.0 * th.g + eps * nonzero
-    noise_t = s2 * jnp.exp(-x)
+    noise_t = jnp.where(s2 > 0, s2 * jnp.exp(-jnp.where(s2 > 0, x, 0.0)), 0.0)  # noise / tau^2 (0 * inf = NaN)
     f1 = 1.0 - noise_t - psi_t / delta
     g_a = (1.0 + a * a) * p - a * q
     de1_dt = 2.0 * g_a + 2.0 * (v / s_2) * (t2 * p - a * q)
