@@ -139,7 +139,8 @@ _NOISELESS_LOWER = 460.0  # noiseless tau^2 bracket starts at U exp(-460) ~ 1e-2
 _MIN_BUCKET = 8  # grids are padded to >= 8 points (one compiled program for small grids)
 _SOLVER = Bracketed(xtol=1e-14, max_iter=300)  # every root search (fixed point, calibration, thresholds)
 # numerics.batching.map_points: batches of 2^16 / 256 = 256 points on CPU (wide enough to vectorise; a
-# slow point, e.g. noiseless with a tiny l1_penalty, ~100 steps, holds up its batch only), the whole grid on accelerators
+# slow point, e.g. noiseless with a tiny l1_penalty, ~100 steps, holds up its batch only), the whole grid on
+# accelerators
 _WORK_PER_POINT = 256
 _INNER_TOL = 0.1  # joint (threshold, log tau^2) Newton steps once the inner Newton step in log tau^2 is below this
 _ROUNDING = 32.0  # a residual below _ROUNDING eps times the sum of its terms' sizes is zero to rounding
@@ -367,13 +368,15 @@ class _Eval(NamedTuple):
 
 
 def _evaluate(theta, x, th: _ThetaTerms, delta, eps, v, s2):
-    """The SE residuals and their Jacobian at ``(threshold, x = log tau^2)`` in closed form.
+    """The SE residuals and their Jacobian at ``(threshold, x = log tau^2)`` in closed form (the fixed
+    point and calibration of Bayati & Montanari 2012, Thm 1.4 and Prop. 1.4; ``docs/theory/lasso.md`` §3, §6).
 
     With ``s^2 = v + t``, ``t = tau^2 = e^x``, ``a = threshold sqrt(t / s^2)``, ``P = Phi(-a)``,
     ``q = phi(a)``, ``N = E1 / t`` (the non-zero component's ``Psi / tau^2``):
     ``dE1/dt = 2 g(a) + 2 (v/s^2)(threshold^2 P - a q)``, ``dN/dthreshold = 4 (threshold P - q a/threshold)``,
     ``d(2 g(threshold))/dthreshold = -4 (phi(threshold) - threshold Phi(-threshold))``,
-    ``dnnz/dx = -2 sparsity q a v / (2 s^2)``, ``dnnz/dthreshold = -2 (1 - sparsity) phi(threshold) - 2 sparsity q a/threshold``.
+    ``dnnz/dx = -sparsity q a v / s^2``,
+    ``dnnz/dthreshold = -2 (1 - sparsity) phi(threshold) - 2 sparsity q a/threshold``.
     """
     t = jnp.exp(x)
     s_2 = v + t
@@ -421,7 +424,8 @@ class _Solve(NamedTuple):
 
 def _newton_search(calibrate, delta, target, eps, v, s2, skip):
     """Safeguarded Newton for the SE fixed point (``calibrate=False``: in ``x = log tau^2`` at the
-    threshold ``target``) or jointly for ``(threshold, x)`` at the l1_penalty ``target``.
+    threshold ``target``) or jointly for ``(threshold, x)`` at the l1_penalty ``target``
+    (``docs/theory/lasso.md`` §6).
 
     One evaluation (values and analytic derivatives) per iteration, in one ``while_loop``:
 
@@ -484,7 +488,8 @@ def _newton_search(calibrate, delta, target, eps, v, s2, skip):
         bad = ~special & ~(jnp.isfinite(e.f1) & jnp.isfinite(e.lam))
         if not calibrate:
             step = jnp.where(sane, jnp.abs(dx), jnp.inf) / jnp.maximum(jnp.abs(x), 1.0)
-            done = bad | (e.f1 == 0) | (step <= xtol) | (x_hi - x_lo <= tol_x) | _stalled(step, st["step"], rounding, st["rounding"])
+            stalled = _stalled(step, st["step"], rounding, st["rounding"])
+            done = bad | (e.f1 == 0) | (step <= xtol) | (x_hi - x_lo <= tol_x) | stalled
             live = ~st["done"]
             keep = lambda new, old: jnp.where(live, new, old)  # noqa: E731
             return dict(theta=theta, x=keep(jnp.where(done, x, x_inner), st["x"]), t_lo=st["t_lo"], t_hi=st["t_hi"],
@@ -535,7 +540,8 @@ def _newton_search(calibrate, delta, target, eps, v, s2, skip):
     theta = st["theta"]
     th = _theta_terms(theta, delta, eps, v, s2)
     status = jnp.where(st["bad"], int(Status.NONFINITE), jnp.where(
-        st["done"], _OK, jnp.where(calibrate & ~jnp.isfinite(st["t_hi"]), int(Status.NO_BRACKET), int(Status.MAX_ITERATIONS))))
+        st["done"], _OK,
+        jnp.where(calibrate & ~jnp.isfinite(st["t_hi"]), int(Status.NO_BRACKET), int(Status.MAX_ITERATIONS))))
     status = jnp.where(skip, _OK, status).astype(jnp.int32)
     return _Solve(theta, st["x"], th.recovered, th.valid, status, st["it"], st["res"])
 
