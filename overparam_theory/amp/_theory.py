@@ -66,7 +66,7 @@ from .._spec import validated
 from .._validation import any_concrete, is_traced
 from ..numerics.batching import CPU_WORK_BUDGET, map_points
 from ..numerics.diagnostics import Diagnostics, diagnostics, ok, with_diagnostics
-from ..numerics.gaussian import erfcx, gauss_hermite_nodes, log_normal_cdf, normal_panel_rule, normal_split_rule
+from ..numerics.gaussian import erfcx, gauss_hermite_nodes, normal_panel_rule, normal_split_rule
 from ..numerics.grid import evaluate
 from ._channels import PINNED_FRACTION, Channel, field_moments, log_z_out
 from ._params import CLASSIFICATION_CHANNELS
@@ -92,7 +92,7 @@ _THETA_LEAVING = 1.0 / 16.0  # ... this one leaving an unstable point (validated
 _THETA_UNTRUSTED = 0.25  # ... and this one before the secant model is validated
 _AGREE = 0.25  # secant model validated: consecutive slopes s agree to this fraction of |1 - s|
 _MAX_FACTOR = 1e8  # cap on the solver's extrapolation factor
-_SIGN_NODES = 48  # Gauss-Hermite nodes of the sign channel without flips (_sign_average)
+_SIGN_NODES = 40  # Gauss-Hermite nodes of the sign channel without flips (_sign_average)
 _XI_LIMIT = 11.0  # |xi| beyond: Gaussian mass below float64 resolution
 _XI_HALF = np.array([0.5, 1.0, 2.0, 3.0, 4.5, 6.0, 8.0, 11.0])
 _XI_GRADING = np.concatenate([-_XI_HALF[::-1], [0.0], _XI_HALF])  # panel edges, units of the width of a = omega/sqrt(V)
@@ -180,18 +180,19 @@ def _sign_average(channel: Channel, q, V):
     ``phi(c xi) phi(xi)`` is a centred Gaussian in ``xi``, so
     ``E_xi[phi(c xi) f(c xi)] = E_t[f(t c/sqrt(1 + c^2))]/sqrt(2 pi (1 + c^2))``, ``t ~ N(0, 1)``
     (exact), and ``h``, ``k`` (Mills ratios, growing like ``|u|``) are analytic in a strip:
-    ``_SIGN_NODES`` Gauss-Hermite nodes give ~1e-15 relative for every ``c`` (measured against
-    SciPy ``quad`` for ``q/S`` from 1e-4 to 1e6; the width of ``phi(c xi)`` needs no grading).
+    ``_SIGN_NODES`` = 40 Gauss-Hermite nodes give <= 7.5e-15 relative for every ``c`` (against
+    96 nodes, and 48 nodes against SciPy ``quad`` to ~1e-15, ``q/S`` from 1e-4 to 1e6: the width
+    of ``phi(c xi)`` needs no grading).  Both ``Z_y`` come from one ``erfcx``.
     """
     S = V + channel.noise
     c2 = q / S
     t_np, w_np = gauss_hermite_nodes(_SIGN_NODES)
-    t = jnp.asarray(t_np, jnp.result_type(q))
-    u = t * jnp.sqrt(c2 / (1.0 + c2))
-    log_phi = -0.5 * (_LOG_2PI + u * u)
-    L = jnp.stack([log_normal_cdf(u), log_normal_cdf(-u)])  # log Z_y, y = +1, -1
-    h = jnp.sum(jnp.exp(log_phi - L), 0)
-    k = jnp.sum(jnp.exp(L - log_phi) * L, 0)
+    u = jnp.asarray(t_np, jnp.result_type(q)) * jnp.sqrt(c2 / (1.0 + c2))
+    # one erfcx per node: e = erfcx(|u|/sqrt 2), Phi(-|u|) = tail = e exp(-u^2/2)/2
+    e = erfcx(jnp.abs(u) * (1.0 / math.sqrt(2.0)))
+    tail = 0.5 * e * jnp.exp(-0.5 * u * u)
+    h = math.sqrt(2.0 / math.pi) / e + jnp.exp(-0.5 * u * u) / (math.sqrt(2.0 * math.pi) * (1.0 - tail))
+    k = math.sqrt(0.5 * math.pi) * e * (jnp.log(0.5 * e) - 0.5 * u * u + (1.0 - tail) * jnp.log1p(-tail) / tail)
     norm = 1.0 / jnp.sqrt(2.0 * jnp.pi * (1.0 + c2))
     return norm * jnp.sum(w_np * h) / S, norm * jnp.sum(w_np * k)
 
