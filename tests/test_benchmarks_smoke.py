@@ -83,7 +83,8 @@ def test_latency_benchmark_measures_cold_and_warm_processes(tmp_path):
     spec = importlib.util.spec_from_file_location("benchmarks_latency", RUN.with_name("latency.py"))
     latency = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(latency)
-    rows, text = latency.main(["--models", "ridge", "--markdown", str(tmp_path / "latency.md")])
+    rows, text = latency.main(["--models", "ridge", "--no-main-job", "--markdown", str(tmp_path / "latency.md")])
     assert [r["what"] for r in rows] == ["theory()", "simulate()", "CLI theory (process)"]
+    assert latency.EXTRA_THEORY["amp"] and latency.MAIN_JOB[0] == "compare"  # rows the full run adds
     assert all(r["cold"] > 0 and r["warm"] > 0 for r in rows)
     assert (tmp_path / "latency.md").read_text().strip() == text
