@@ -328,7 +328,10 @@ def test_relu_abs_points_run_one_at_a_time_and_agree_with_single_calls():
     point alone and its values do not depend on the other points."""
     from overparam_theory.numerics.batching import batch_size
 
-    assert batch_size(40, _theory._work("abs", "zero")) == 1 == batch_size(40, _theory._work("relu", "any"))
+    for kind in ("abs", "relu"):  # noiseless or possibly noiseless grids: one point at a time
+        assert batch_size(40, _theory._work(kind, _theory.Modes(noise="zero"))) == 1
+        assert batch_size(40, _theory._work(kind, _theory.Modes(noise="any"))) == 1
+        assert batch_size(40, _theory._work(kind, _theory.Modes(noise="positive"))) == 4  # noisy: four lanes
     alpha = np.array([0.9, 1.3, 2.0])
     grid = amp.theory(alpha=alpha, channel="abs")
     assert np.all(grid.converged) and grid.iterations.max() < 100
@@ -338,3 +341,14 @@ def test_relu_abs_points_run_one_at_a_time_and_agree_with_single_calls():
         np.testing.assert_allclose(getattr(grid, f)[[2, 1, 2]], getattr(alone, f), rtol=1e-12, atol=1e-15)
     # above alpha_IT the informed branch is exact perfect recovery, not an iteration
     assert grid.informed_mse[1] == grid.informed_mse[2] == 0.0 and grid.informed_mse[0] > 0.1
+
+
+def test_noisy_relu_abs_lanes_do_not_change_the_values():
+    """Noisy relu/abs run four points side by side (_work); each value equals the point alone
+    (abs; the four points take 13 to 18 steps, so lanes finish at different steps)."""
+    alpha = np.array([0.4, 1.1, 2.5, 4.0])
+    grid = amp.theory(alpha=alpha, channel="abs", noise=0.1)
+    assert np.all(grid.converged) and np.ptp(grid.iterations) > 0
+    for i, a in enumerate(alpha):
+        alone = amp.theory(alpha=a, channel="abs", noise=0.1)
+        np.testing.assert_allclose(grid.mse[i], alone.mse, rtol=1e-12)

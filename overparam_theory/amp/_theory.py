@@ -598,12 +598,15 @@ def _point(kind, modes, tol, max_iter):
 def _work(kind, modes):
     """Array elements one point touches (sets the vmap batch size of ``map_points``).
 
-    relu/abs declare the whole CPU budget so that their points run one at a time: a step
-    touches ~1e4 nodes there, and their iteration counts still vary (~10 to ~100 across a grid,
-    where plain iteration needed ~80 to ~5,000), so a batch would make every lane wait for the
-    slowest."""
+    relu/abs with noise declare a quarter of the CPU budget, so that four points run side by
+    side: a step touches ~1e4 nodes there and iteration counts still vary across a grid (~10 to
+    ~100, where plain iteration needed ~80 to ~5,000), but one point at a time left the per-step
+    overhead unshared.  Benchmark cases 9-10 (200 points, noise 0.1, idle 2-core CPU): one at a
+    time 9.5 / 16.8 ms per point, four 6.4 / 10.5, eight 10.2 (abs); the values agree to
+    1.5e-15.  Grids that may be noiseless keep one point at a time, where the perfect-recovery
+    shortcut is a real branch (under vmap both sides of the ``cond`` would run)."""
     if kind in ("relu", "abs"):
-        return CPU_WORK_BUDGET
+        return CPU_WORK_BUDGET // 4 if modes.noise == "positive" else CPU_WORK_BUDGET
     return {"linear": 8, "sign": 2048}[kind]
 
 
