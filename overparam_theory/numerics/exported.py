@@ -181,17 +181,18 @@ def program(fn, kernel, static, options, args):
             try:
                 from jax import export
 
+                # the kernel itself, not fn: a nested jit with compiler options (committee) does not export
                 bound = functools.partial(kernel, **dict(static)) if static else kernel
-                treedef = []
+                out_tree = []
 
-                def flat(*a):
+                def flat(*a):  # outputs as a list of leaves (NamedTuples are not serialisable)
                     leaves, tree = jax.tree_util.tree_flatten(bound(*a))
-                    treedef.append(tree)
+                    out_tree.append(tree)
                     return leaves
 
                 exported = export.export(jax.jit(flat))(*args)
-                _store(directory, key, exported, treedef[0])
-                _PROCESS[key] = (_jit(exported, options), treedef[0])
+                _store(directory, key, exported, out_tree[0])
+                _PROCESS[key] = (_jit(exported, options), out_tree[0])
                 STATS["exported"] += 1
             except Exception:
                 _FAILED.add(key)

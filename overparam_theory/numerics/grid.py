@@ -138,7 +138,8 @@ def evaluate(
     traced = any(is_traced(leaf) for leaf in jax.tree_util.tree_leaves((grid, shared)))
     # XLA options belong to a top-level program: under a caller's jit the kernel is inlined.
     options = () if traced else tuple(sorted((compiler_options or {}).items()))
-    fn = compiled(kernel, tuple(sorted((static or {}).items())), options)
+    static = tuple(sorted((static or {}).items()))
+    fn = compiled(kernel, static, options)
     with precision(dtype):
         grid = [_cast(dtype, g) for g in grid]
         shared = tuple(jax.tree_util.tree_map(functools.partial(_cast, dtype), s) for s in shared)
@@ -153,14 +154,14 @@ def evaluate(
             chunk = bucket_size(_PROGRESS_CHUNK, min_bucket)
             if label is not None and n > chunk:
                 piece = [np.broadcast_to(f[:1], (chunk,)) for f in flat]
-                fn = exported.program(fn, kernel, tuple(sorted((static or {}).items())), options, (*piece, *shared))
+                fn = exported.program(fn, kernel, static, options, (*piece, *shared))
                 out = _run_chunked(fn, flat, shared, n, chunk, label)
                 out = jax.tree_util.tree_map(lambda o: np.reshape(o, shape + o.shape[1:]), out)
                 return finalize(out, on_failure, what)
             if size > n:
                 flat = [np.concatenate([f, np.repeat(f[-1:], size - n)]) for f in flat]
         if not traced:  # a warm process skips tracing (numerics.exported)
-            fn = exported.program(fn, kernel, tuple(sorted((static or {}).items())), options, (*flat, *shared))
+            fn = exported.program(fn, kernel, static, options, (*flat, *shared))
         out = fn(*flat, *shared)
         out = jax.tree_util.tree_map(lambda o: jnp.reshape(o[:n], shape + o.shape[1:]), out)
     return finalize(out, on_failure, what)

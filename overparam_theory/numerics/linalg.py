@@ -33,7 +33,7 @@ def dual_gram(X, penalty, n_rows=None):
     n_pad = X.shape[0]
     if n_rows is None:
         return X @ X.T / n_pad + penalty * jnp.eye(n_pad, dtype=X.dtype)
-    diagonal = jnp.where(jnp.arange(n_pad) < n_rows, penalty, 1.0).astype(X.dtype)
+    diagonal = jnp.where(padded_rows(n_rows, n_pad), penalty, 1.0).astype(X.dtype)
     return X @ X.T / n_rows + jnp.diag(diagonal)
 
 
